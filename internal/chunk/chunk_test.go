@@ -1,0 +1,134 @@
+package chunk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+)
+
+// testPol is a fixed irreducible polynomial so that split points are pinned.
+const testPol = Pol(0x3DA3358B4DC173)
+
+func seeded(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func split(t testing.TB, data []byte) [][]byte {
+	t.Helper()
+	s := NewSplitter(bytes.NewReader(data), testPol)
+	var out [][]byte
+	for {
+		b, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, append([]byte(nil), b.Data...))
+		b.Release()
+	}
+}
+
+func TestChunksReassembleAndRespectBounds(t *testing.T) {
+	data := seeded(20<<20, 1)
+	chunks := split(t, data)
+	if got := bytes.Join(chunks, nil); !bytes.Equal(got, data) {
+		t.Fatal("chunks do not reassemble to the input")
+	}
+	for i, c := range chunks {
+		if len(c) > MaxSize || (len(c) < MinSize && i != len(chunks)-1) {
+			t.Fatalf("chunk %d has %d bytes, outside [%d, %d]", i, len(c), MinSize, MaxSize)
+		}
+	}
+	if len(chunks) < 5 {
+		t.Fatalf("20 MiB split into %d chunks; expected about 20", len(chunks))
+	}
+}
+
+// TestSplitPointsAreStable pins the split points for seeded data: a change in
+// them would silently break deduplication against every existing repository.
+func TestSplitPointsAreStable(t *testing.T) {
+	chunks := split(t, seeded(8<<20, 42))
+	var lens []int
+	h := sha256.New()
+	for _, c := range chunks {
+		lens = append(lens, len(c))
+		h.Write(c)
+	}
+	first := sha256.Sum256(chunks[0])
+	// Recorded from restic/chunker v0.4.0 with testPol; they must never change.
+	want := struct {
+		lens  []int
+		first string
+	}{[]int{1951043, 2620453, 1750940, 941463, 605012, 519697}, "b044412f36cd1581"}
+	if len(lens) != len(want.lens) {
+		t.Fatalf("got %d chunks %v, want %d %v", len(lens), lens, len(want.lens), want.lens)
+	}
+	for i := range lens {
+		if lens[i] != want.lens[i] {
+			t.Fatalf("chunk %d has %d bytes, want %d (all: %v)", i, lens[i], want.lens[i], lens)
+		}
+	}
+	if got := hex.EncodeToString(first[:8]); got != want.first {
+		t.Fatalf("first chunk hash %s, want %s", got, want.first)
+	}
+}
+
+// TestInsertionShiftsOnlyNearbyChunks is why content-defined chunking matters:
+// a few bytes inserted near the start leave later chunks identical.
+func TestInsertionShiftsOnlyNearbyChunks(t *testing.T) {
+	data := seeded(16<<20, 7)
+	edited := append(append(append([]byte(nil), data[:1000]...), []byte("INSERTED")...), data[1000:]...)
+	before := map[[32]byte]bool{}
+	for _, c := range split(t, data) {
+		before[sha256.Sum256(c)] = true
+	}
+	after := split(t, edited)
+	shared := 0
+	for _, c := range after {
+		if before[sha256.Sum256(c)] {
+			shared++
+		}
+	}
+	if shared < len(after)-2 {
+		t.Fatalf("only %d of %d chunks survive an 8-byte insertion", shared, len(after))
+	}
+}
+
+func TestReaderErrorIsReturned(t *testing.T) {
+	boom := errors.New("disk read error")
+	s := NewSplitter(io.MultiReader(bytes.NewReader(seeded(1000, 3)), errReader{boom}), testPol)
+	_, err := s.Next()
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the reader's error", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func BenchmarkSplit(b *testing.B) {
+	data := seeded(64<<20, 9)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		s := NewSplitter(bytes.NewReader(data), testPol)
+		for {
+			c, err := s.Next()
+			if err != nil {
+				break
+			}
+			c.Release()
+		}
+	}
+}

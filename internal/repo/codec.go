@@ -1,0 +1,92 @@
+package repo
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+
+	"bbvault/internal/crypto"
+)
+
+// Compression flags: the first plaintext byte of every sealed object says
+// how the rest is stored.
+const (
+	flagRaw  byte = 0
+	flagZstd byte = 1
+)
+
+// codec compresses and seals, and opens and decompresses, with one key.
+type codec struct {
+	key      *crypto.Key
+	compress bool
+	enc      *zstd.Encoder
+	dec      *zstd.Decoder
+	scratch  sync.Pool
+}
+
+func newCodec(key *crypto.Key, compression string) (*codec, error) {
+	c := &codec{key: key, compress: compression != "off"}
+	level := zstd.SpeedFastest
+	if compression == "max" {
+		level = zstd.SpeedBetterCompression
+	}
+	var err error
+	c.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
+		zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, fmt.Errorf("zstd encoder: %w", err)
+	}
+	c.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
+	if err != nil {
+		return nil, fmt.Errorf("zstd decoder: %w", err)
+	}
+	c.scratch.New = func() any { b := make([]byte, 0, 1<<20); return &b }
+	return c, nil
+}
+
+// seal appends the stored form of plaintext to dst: nonce || GCM(flag ||
+// payload), with ad bound to it.
+func (c *codec) seal(dst, plaintext, ad []byte) ([]byte, error) {
+	bp := c.scratch.Get().(*[]byte)
+	defer c.scratch.Put(bp)
+	buf := append((*bp)[:0], flagZstd)
+	if c.compress {
+		buf = c.enc.EncodeAll(plaintext, buf)
+	}
+	if !c.compress || len(buf)-1 >= len(plaintext) {
+		buf = append(append(buf[:0], flagRaw), plaintext...)
+	}
+	*bp = buf
+	return c.key.Seal(dst, buf, ad)
+}
+
+// open reverses seal, appending the plaintext to dst.
+func (c *codec) open(dst, stored, ad []byte) ([]byte, error) {
+	bp := c.scratch.Get().(*[]byte)
+	defer c.scratch.Put(bp)
+	plain, err := c.key.Open((*bp)[:0], stored, ad)
+	if err != nil {
+		return nil, err
+	}
+	*bp = plain
+	if len(plain) == 0 {
+		return nil, fmt.Errorf("empty plaintext: %w", crypto.ErrAuth)
+	}
+	switch plain[0] {
+	case flagRaw:
+		return append(dst, plain[1:]...), nil
+	case flagZstd:
+		out, err := c.dec.DecodeAll(plain[1:], dst)
+		if err != nil {
+			return nil, fmt.Errorf("decompress: %w", err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown compression flag %d", plain[0])
+}
+
+func (c *codec) close() {
+	c.enc.Close()
+	c.dec.Close()
+}

@@ -1,0 +1,137 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+
+	"bbvault/internal/backend"
+	"bbvault/internal/blob"
+	"bbvault/internal/index"
+)
+
+const indexVersion = 1
+
+// indexObject is the JSON form of an index object: the packs it lists and,
+// for a prune's rewrite, the index objects it supersedes.
+type indexObject struct {
+	Version    int         `json:"version"`
+	Packs      []indexPack `json:"packs"`
+	Supersedes []string    `json:"supersedes,omitempty"`
+}
+
+type indexPack struct {
+	ID    blob.ID     `json:"id"`
+	Size  int64       `json:"size"`
+	Type  blob.Type   `json:"type"`
+	Blobs []indexBlob `json:"blobs"`
+}
+
+// indexBlob is one blob of a pack; its type is the pack's.
+type indexBlob struct {
+	ID        blob.ID `json:"id"`
+	Offset    uint32  `json:"off"`
+	Length    uint32  `json:"len"`
+	RawLength uint32  `json:"raw"`
+}
+
+func toIndexPacks(packs []index.Pack) []indexPack {
+	out := make([]indexPack, len(packs))
+	for i, p := range packs {
+		ip := indexPack{ID: p.ID, Size: p.Size, Type: p.Type, Blobs: make([]indexBlob, len(p.Blobs))}
+		for j, b := range p.Blobs {
+			ip.Blobs[j] = indexBlob{b.ID, b.Offset, b.Length, b.RawLength}
+		}
+		out[i] = ip
+	}
+	return out
+}
+
+func fromIndexPacks(packs []indexPack) []index.Pack {
+	out := make([]index.Pack, len(packs))
+	for i, p := range packs {
+		ip := index.Pack{ID: p.ID, Size: p.Size, Type: p.Type, Blobs: make([]index.BlobEntry, len(p.Blobs))}
+		for j, b := range p.Blobs {
+			ip.Blobs[j] = index.BlobEntry{ID: b.ID, Type: p.Type, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
+		}
+		out[i] = ip
+	}
+	return out
+}
+
+// writeIndex lists the uploaded, not yet indexed packs in a new index object.
+func (w *Writer) writeIndex(ctx context.Context) error {
+	w.idxMu.Lock()
+	defer w.idxMu.Unlock()
+	return w.writeIndexLocked(ctx)
+}
+
+func (w *Writer) writeIndexLocked(ctx context.Context) error {
+	if len(w.unlisted) == 0 {
+		return nil
+	}
+	if _, err := w.r.SaveIndex(ctx, w.unlisted, nil); err != nil {
+		return err
+	}
+	w.unlisted = nil
+	return nil
+}
+
+// SaveIndex writes an index object listing packs (and superseding the named
+// index objects) and adds it to the local cache. It returns the object's name.
+func (r *Repository) SaveIndex(ctx context.Context, packs []index.Pack, supersedes []string) (string, error) {
+	stored, err := r.sealJSON("index", indexObject{Version: indexVersion, Packs: toIndexPacks(packs), Supersedes: supersedes})
+	if err != nil {
+		return "", err
+	}
+	name := contentName(indexPrefix, stored)
+	if err := putBytes(ctx, r.be, name, stored); err != nil {
+		return "", err
+	}
+	if err := r.idx.AddIndexFile(ctx, name, packs); err != nil {
+		return "", fmt.Errorf("cache index %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// LoadIndex reads and decodes one index object.
+func (r *Repository) LoadIndex(ctx context.Context, name string) ([]index.Pack, []string, error) {
+	var obj indexObject
+	if err := r.loadJSON(ctx, name, "index", &obj); err != nil {
+		return nil, nil, err
+	}
+	if obj.Version != indexVersion {
+		return nil, nil, fmt.Errorf("index %s has unknown version %d", name, obj.Version)
+	}
+	return fromIndexPacks(obj.Packs), obj.Supersedes, nil
+}
+
+// ListIndexes returns the names of the repository's index objects.
+func (r *Repository) ListIndexes(ctx context.Context) ([]string, error) {
+	var names []string
+	err := r.be.List(ctx, indexPrefix, func(oi backend.ObjectInfo) error {
+		names = append(names, oi.Name)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list index objects: %w", err)
+	}
+	return names, nil
+}
+
+// SyncIndex brings the local cache in line with the repository's index
+// objects: new ones (from other hosts or runs) are loaded, vanished ones
+// (removed by a prune elsewhere) are dropped.
+func (r *Repository) SyncIndex(ctx context.Context) error {
+	names, err := r.ListIndexes(ctx)
+	if err != nil {
+		return err
+	}
+	load := func(ctx context.Context, name string) ([]index.Pack, error) {
+		packs, _, err := r.LoadIndex(ctx, name)
+		return packs, err
+	}
+	if err := r.idx.Sync(ctx, names, load); err != nil {
+		return fmt.Errorf("sync index cache: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"bbvault/internal/backend"
+	"bbvault/internal/blob"
+	"bbvault/internal/index"
+)
+
+// Stream is a saved byte stream (the database dump) named in a manifest.
+type Stream struct {
+	Name  string            `json:"name"`
+	Size  int64             `json:"size"`
+	Blobs []blob.ID         `json:"blobs"`
+	Meta  map[string]string `json:"meta,omitempty"`
+}
+
+// Manifest is a snapshot: what was backed up, from where, and how it went.
+type Manifest struct {
+	ID           string            `json:"-"`
+	Time         time.Time         `json:"time"`
+	Host         string            `json:"host"`
+	Username     string            `json:"username,omitempty"`
+	Home         string            `json:"home,omitempty"`
+	Tree         *blob.ID          `json:"tree,omitempty"`
+	Streams      []Stream          `json:"streams,omitempty"`
+	Excludes     []string          `json:"excludes,omitempty"`
+	Version      string            `json:"bbvault_version"`
+	Parent       string            `json:"parent,omitempty"`
+	Tags         []string          `json:"tags,omitempty"`
+	Counts       map[string]int64  `json:"counts,omitempty"`
+	Timings      map[string]int64  `json:"timings_ms,omitempty"`
+	Bitbucket    map[string]string `json:"bitbucket,omitempty"`
+	LockWindowMs int64             `json:"lock_window_ms,omitempty"`
+}
+
+// ShortID returns the first 8 hex digits of the snapshot ID.
+func (m *Manifest) ShortID() string {
+	if len(m.ID) > 8 {
+		return m.ID[:8]
+	}
+	return m.ID
+}
+
+// ErrNoSnapshot means no snapshot matches the given ID or "latest".
+var ErrNoSnapshot = errors.New("no such snapshot")
+
+// SaveSnapshot writes the manifest. Call it only after the Writer that saved
+// everything it references has finished.
+func (r *Repository) SaveSnapshot(ctx context.Context, m *Manifest) (string, error) {
+	stored, err := r.sealJSON("snapshot", m)
+	if err != nil {
+		return "", err
+	}
+	name := contentName(snapshotsPrefix, stored)
+	if err := putBytes(ctx, r.be, name, stored); err != nil {
+		return "", err
+	}
+	m.ID = strings.TrimPrefix(name, snapshotsPrefix)
+	if err := r.cacheSnapshot(ctx, m); err != nil {
+		r.log.Warn("could not cache the snapshot manifest", "snapshot", m.ShortID(), "error", err)
+	}
+	return m.ID, nil
+}
+
+func (r *Repository) cacheSnapshot(ctx context.Context, m *Manifest) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return r.idx.PutSnapshot(ctx, index.SnapshotRow{ID: m.ID, Time: m.Time, Host: m.Host, Manifest: b})
+}
+
+// Snapshots lists every snapshot, oldest first. Manifests are read from the
+// repository once and cached; snapshots deleted elsewhere drop out.
+func (r *Repository) Snapshots(ctx context.Context) ([]*Manifest, error) {
+	present, err := r.listSnapshotIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cached, err := r.cachedSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Manifest
+	for id := range present {
+		m, ok := cached[id]
+		if !ok {
+			if m, err = r.LoadSnapshot(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, m)
+	}
+	for id := range cached {
+		if _, ok := present[id]; !ok {
+			_ = r.idx.DeleteSnapshot(ctx, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func (r *Repository) listSnapshotIDs(ctx context.Context) (map[string]struct{}, error) {
+	ids := map[string]struct{}{}
+	err := r.be.List(ctx, snapshotsPrefix, func(oi backend.ObjectInfo) error {
+		ids[strings.TrimPrefix(oi.Name, snapshotsPrefix)] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	return ids, nil
+}
+
+func (r *Repository) cachedSnapshots(ctx context.Context) (map[string]*Manifest, error) {
+	rows, err := r.idx.Snapshots(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot cache: %w", err)
+	}
+	out := map[string]*Manifest{}
+	for _, row := range rows {
+		m := &Manifest{}
+		if json.Unmarshal(row.Manifest, m) == nil {
+			m.ID = row.ID
+			out[row.ID] = m
+		}
+	}
+	return out, nil
+}
+
+// LoadSnapshot reads one manifest from the repository and caches it.
+func (r *Repository) LoadSnapshot(ctx context.Context, id string) (*Manifest, error) {
+	m := &Manifest{}
+	if err := r.loadJSON(ctx, snapshotsPrefix+id, "snapshot", m); err != nil {
+		if backend.IsNotFound(err) {
+			return nil, fmt.Errorf("snapshot %s: %w", id, ErrNoSnapshot)
+		}
+		return nil, fmt.Errorf("snapshot %s: %w", id, err)
+	}
+	m.ID = id
+	if err := r.cacheSnapshot(ctx, m); err != nil {
+		r.log.Warn("could not cache the snapshot manifest", "snapshot", m.ShortID(), "error", err)
+	}
+	return m, nil
+}
+
+// FindSnapshot resolves "latest" or a unique ID prefix.
+func (r *Repository) FindSnapshot(ctx context.Context, ref string) (*Manifest, error) {
+	all, err := r.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ref == "latest" {
+		if len(all) == 0 {
+			return nil, fmt.Errorf("latest: %w: the repository has no snapshots yet", ErrNoSnapshot)
+		}
+		return all[len(all)-1], nil
+	}
+	var found []*Manifest
+	for _, m := range all {
+		if strings.HasPrefix(m.ID, ref) {
+			found = append(found, m)
+		}
+	}
+	switch {
+	case ref == "" || len(found) == 0:
+		return nil, fmt.Errorf("%q: %w (see `bbvault snapshots`)", ref, ErrNoSnapshot)
+	case len(found) > 1:
+		return nil, fmt.Errorf("snapshot prefix %q is ambiguous: %d snapshots match; give more digits", ref, len(found))
+	}
+	return found[0], nil
+}
+
+// DeleteSnapshot removes a manifest (its data stays until prune).
+func (r *Repository) DeleteSnapshot(ctx context.Context, id string) error {
+	if err := r.be.Delete(ctx, snapshotsPrefix+id); err != nil {
+		return fmt.Errorf("delete snapshot %s: %w", id, err)
+	}
+	return r.idx.DeleteSnapshot(ctx, id)
+}

@@ -1,0 +1,272 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"bbvault/internal/blob"
+	"bbvault/internal/chunk"
+	"bbvault/internal/index"
+)
+
+// WriterOptions tune a Writer. Zero values pick defaults.
+type WriterOptions struct {
+	Workers    int // hash/compress/encrypt workers; default GOMAXPROCS
+	Uploaders  int // concurrent pack uploads; default 2
+	InFlight   int // chunks held in memory at once; default 2*Workers+2
+	IndexEvery int // write an index object every this many packs; default 32
+}
+
+func (o WriterOptions) withDefaults() WriterOptions {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Uploaders <= 0 {
+		o.Uploaders = 2
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 2*o.Workers + 2
+	}
+	if o.IndexEvery <= 0 {
+		o.IndexEvery = 32
+	}
+	return o
+}
+
+// WriterStats counts what a Writer stored.
+type WriterStats struct {
+	Blobs       int64 // blobs saved (new or not)
+	NewBlobs    int64 // blobs that were not in the repository
+	RawBytes    int64 // plaintext bytes seen
+	NewRawBytes int64 // plaintext bytes of new blobs
+	StoredBytes int64 // bytes of new blobs as stored (compressed, encrypted)
+	Packs       int64 // packs uploaded
+}
+
+// Writer saves blobs into new packs. It owns worker and uploader goroutines
+// from NewWriter until Finish or Abort. All methods are safe for concurrent use.
+type Writer struct {
+	r      *Repository
+	opts   WriterOptions
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	g      *errgroup.Group
+
+	jobs      chan *job
+	closeOnce sync.Once
+	uploads  chan *packBuilder
+	inflight chan struct{}
+
+	mu      sync.Mutex
+	open    map[blob.Type]*packBuilder
+	pending map[blob.ID]struct{}
+
+	idxMu    sync.Mutex
+	unlisted []index.Pack
+
+	stats struct{ blobs, newBlobs, raw, newRaw, stored, packs atomic.Int64 }
+}
+
+type job struct {
+	typ  blob.Type
+	buf  *chunk.Buffer
+	size int
+	done chan jobResult
+}
+
+type jobResult struct {
+	id    blob.ID
+	isNew bool
+	err   error
+}
+
+// NewWriter starts a writer. Its goroutines stop when ctx is cancelled, when
+// one of them fails, or at Finish/Abort.
+func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer {
+	opts = opts.withDefaults()
+	w := &Writer{r: r, opts: opts,
+		jobs:     make(chan *job, opts.Workers),
+		uploads:  make(chan *packBuilder),
+		inflight: make(chan struct{}, opts.InFlight),
+		open:     map[blob.Type]*packBuilder{},
+		pending:  map[blob.ID]struct{}{},
+	}
+	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	w.g, w.ctx = errgroup.WithContext(w.ctx)
+	var workers sync.WaitGroup
+	for range opts.Workers {
+		workers.Add(1)
+		w.g.Go(func() error { defer workers.Done(); return w.work() })
+	}
+	for range opts.Uploaders {
+		w.g.Go(w.upload)
+	}
+	w.g.Go(func() error { workers.Wait(); return w.flushOpenPacks() })
+	return w
+}
+
+// work hashes, dedups, compresses and encrypts chunks until jobs is closed.
+// It answers every job, even after a failure, so callers never hang; the
+// first failure cancels the writer at once.
+func (w *Writer) work() error {
+	var first error
+	for j := range w.jobs {
+		res := w.process(j)
+		j.buf.Release()
+		<-w.inflight
+		j.done <- res
+		if res.err != nil && first == nil {
+			first = res.err
+			w.cancel(res.err)
+		}
+	}
+	return first
+}
+
+func (w *Writer) process(j *job) jobResult {
+	if err := w.ctx.Err(); err != nil {
+		return jobResult{err: w.failure()}
+	}
+	id, isNew, err := w.save(j.typ, j.buf.Data)
+	return jobResult{id: id, isNew: isNew, err: err}
+}
+
+// save stores one blob unless the repository (or this writer) has it.
+func (w *Writer) save(t blob.Type, data []byte) (blob.ID, bool, error) {
+	id := w.r.key.ID(data)
+	w.stats.blobs.Add(1)
+	w.stats.raw.Add(int64(len(data)))
+	claimed, err := w.claim(id)
+	if err != nil || !claimed {
+		return id, false, err
+	}
+	stored, err := w.r.codec.seal(nil, data, id[:])
+	if err != nil {
+		return id, false, err
+	}
+	w.stats.newBlobs.Add(1)
+	w.stats.newRaw.Add(int64(len(data)))
+	w.stats.stored.Add(int64(len(stored)))
+	return id, true, w.addToPack(t, id, stored, len(data))
+}
+
+// claim reports whether the caller must store id: neither the repository's
+// index nor another worker of this writer has it.
+func (w *Writer) claim(id blob.ID) (bool, error) {
+	known, err := w.r.idx.Has(w.ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("index lookup: %w", err)
+	}
+	if known {
+		return false, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.pending[id]; ok {
+		return false, nil
+	}
+	w.pending[id] = struct{}{}
+	return true, nil
+}
+
+// addToPack appends a sealed blob to the open pack of its type and hands the
+// pack to an uploader once it reaches the target size.
+func (w *Writer) addToPack(t blob.Type, id blob.ID, stored []byte, rawLen int) error {
+	w.mu.Lock()
+	p := w.open[t]
+	if p == nil {
+		p = newPackBuilder(t, w.r.cfg.PackSize)
+		w.open[t] = p
+	}
+	p.add(id, stored, rawLen)
+	full := p.size() >= w.r.cfg.PackSize
+	if full {
+		delete(w.open, t)
+	}
+	w.mu.Unlock()
+	if !full {
+		return nil
+	}
+	select {
+	case w.uploads <- p:
+		return nil
+	case <-w.ctx.Done():
+		return w.failure()
+	}
+}
+
+// flushOpenPacks sends the partly filled packs to the uploaders once every
+// worker has stopped, then closes the upload queue.
+func (w *Writer) flushOpenPacks() error {
+	defer close(w.uploads)
+	w.mu.Lock()
+	packs := make([]*packBuilder, 0, len(w.open))
+	for t, p := range w.open {
+		packs = append(packs, p)
+		delete(w.open, t)
+	}
+	w.mu.Unlock()
+	for _, p := range packs {
+		select {
+		case w.uploads <- p:
+		case <-w.ctx.Done():
+			return w.failure()
+		}
+	}
+	return nil
+}
+
+// upload writes finished packs to the backend.
+func (w *Writer) upload() error {
+	for p := range w.uploads {
+		if err := w.uploadPack(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) uploadPack(p *packBuilder) error {
+	data, pack, err := p.finish(w.r.codec)
+	if err != nil {
+		return err
+	}
+	if err := w.r.be.Put(w.ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data))); err != nil {
+		return fmt.Errorf("upload pack %s: %w", pack.ID.Short(), err)
+	}
+	w.stats.packs.Add(1)
+	return w.packDone(pack)
+}
+
+// packDone queues an uploaded pack for the next index object.
+func (w *Writer) packDone(p index.Pack) error {
+	w.idxMu.Lock()
+	defer w.idxMu.Unlock()
+	w.unlisted = append(w.unlisted, p)
+	if len(w.unlisted) < w.opts.IndexEvery {
+		return nil
+	}
+	return w.writeIndexLocked(w.ctx)
+}
+
+// failure returns why the writer stopped.
+func (w *Writer) failure() error {
+	if err := context.Cause(w.ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("writer stopped: %w", context.Cause(w.ctx))
+}
+
+// Stats returns the counters so far.
+func (w *Writer) Stats() WriterStats {
+	return WriterStats{Blobs: w.stats.blobs.Load(), NewBlobs: w.stats.newBlobs.Load(),
+		RawBytes: w.stats.raw.Load(), NewRawBytes: w.stats.newRaw.Load(),
+		StoredBytes: w.stats.stored.Load(), Packs: w.stats.packs.Load()}
+}

@@ -35,12 +35,15 @@ type Backend interface {
 	// cancelled Put leaves either nothing or the previous object. Putting an
 	// existing name replaces it (callers only ever do so with identical
 	// content, so retries are safe). If r yields fewer or more than size bytes
-	// Put fails. Put may read r more than once only if r is an io.Seeker.
+	// Put fails with ErrSize. Put may read r more than once only if r is an
+	// io.Seeker. Names are checked with CheckName.
 	Put(ctx context.Context, name string, r io.Reader, size int64) error
 
 	// Get returns a reader for length bytes of the object starting at offset.
-	// length <= 0 means to the end of the object. A missing object is
-	// ErrNotFound. The caller closes the reader.
+	// length <= 0 means to the end of the object. A range running past the
+	// end stops at the end; offset == size gives an empty reader; offset >
+	// size is ErrInvalidRange. A missing object is ErrNotFound, reported by
+	// Get itself, not by the first Read. The caller closes the reader.
 	Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error)
 
 	// Stat returns the object's size and time. A missing object is ErrNotFound.

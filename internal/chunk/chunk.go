@@ -60,9 +60,27 @@ type Splitter struct {
 	c *chunker.Chunker
 }
 
-// NewSplitter returns a splitter reading r with polynomial pol.
+// chunkers recycles chunkers and their 512 KiB read buffers: a home of
+// 100,000 small files would otherwise allocate one per file.
+var chunkers sync.Pool
+
+// NewSplitter returns a splitter reading r with polynomial pol. Close it to
+// recycle its buffers.
 func NewSplitter(r io.Reader, pol Pol) *Splitter {
+	if c, ok := chunkers.Get().(*chunker.Chunker); ok {
+		c.Reset(r, pol)
+		return &Splitter{c: c}
+	}
 	return &Splitter{c: chunker.New(r, pol)}
+}
+
+// Close recycles the splitter; it must not be used afterwards.
+func (s *Splitter) Close() {
+	if s.c != nil {
+		s.c.Reset(nil, 0)
+		chunkers.Put(s.c)
+		s.c = nil
+	}
 }
 
 // Next returns the next chunk in a pooled buffer, or io.EOF after the last.

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"bbvault/internal/blob"
+	"bbvault/internal/chunk"
 	"bbvault/internal/index"
 )
 
@@ -23,14 +25,27 @@ const (
 // packBuilder accumulates sealed blobs of one type in memory.
 type packBuilder struct {
 	typ   blob.Type
-	buf   bytes.Buffer
+	buf   *bytes.Buffer
 	blobs []index.BlobEntry
 }
 
+// packBufs recycles pack buffers: a snapshot fills thousands of them.
+var packBufs sync.Pool
+
 func newPackBuilder(t blob.Type, sizeHint int) *packBuilder {
-	p := &packBuilder{typ: t}
-	p.buf.Grow(sizeHint + sizeHint/8)
-	return p
+	buf, _ := packBufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(sizeHint + chunk.MaxSize + 4096)
+	return &packBuilder{typ: t, buf: buf}
+}
+
+// release returns the buffer; the pack's bytes must not be used afterwards.
+func (p *packBuilder) release() {
+	packBufs.Put(p.buf)
+	p.buf = nil
 }
 
 func (p *packBuilder) add(id blob.ID, stored []byte, rawLen int) {

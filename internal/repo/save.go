@@ -22,6 +22,7 @@ type StreamResult struct {
 // Memory is bounded by the writer's in-flight limit, whatever rd's length.
 func (w *Writer) SaveStream(ctx context.Context, rd io.Reader) (StreamResult, error) {
 	sp := chunk.NewSplitter(rd, w.r.cfg.ChunkerPol)
+	defer sp.Close()
 	var res StreamResult
 	var queue []*job
 	for {

@@ -147,15 +147,21 @@ func (w *Writer) save(t blob.Type, data []byte) (blob.ID, bool, error) {
 	if err != nil || !claimed {
 		return id, false, err
 	}
-	stored, err := w.r.codec.seal(nil, data, id[:])
+	bp := sealPool.Get().(*[]byte)
+	defer sealPool.Put(bp)
+	stored, err := w.r.codec.seal((*bp)[:0], data, id[:])
 	if err != nil {
 		return id, false, err
 	}
+	*bp = stored
 	w.stats.newBlobs.Add(1)
 	w.stats.newRaw.Add(int64(len(data)))
 	w.stats.stored.Add(int64(len(stored)))
 	return id, true, w.addToPack(t, id, stored, len(data))
 }
+
+// sealPool holds buffers for sealed blobs on their way into a pack.
+var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, chunk.MaxSize+64); return &b }}
 
 // claim reports whether the caller must store id: neither the repository's
 // index nor another worker of this writer has it.
@@ -238,7 +244,9 @@ func (w *Writer) uploadPack(p *packBuilder) error {
 	if err != nil {
 		return err
 	}
-	if err := w.r.be.Put(w.ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data))); err != nil {
+	err = w.r.be.Put(w.ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data)))
+	p.release()
+	if err != nil {
 		return fmt.Errorf("upload pack %s: %w", pack.ID.Short(), err)
 	}
 	w.stats.packs.Add(1)

@@ -1,0 +1,16 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// addCommands registers every subcommand; each lives in its own file.
+func addCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(
+		newInitCommand(g),
+		newIndexCommand(g),
+		newSnapshotCommand(g),
+		newSnapshotsCommand(g),
+		newLsCommand(g),
+		newRestoreCommand(g),
+		newUnlockCommand(g),
+	)
+}

@@ -1,0 +1,63 @@
+package archiver
+
+import (
+	"context"
+	"fmt"
+
+	"bbvault/internal/homewalk"
+	"bbvault/internal/tree"
+)
+
+// reuse fills node's content from the parent when the file is unchanged and
+// every blob it names is still in the repository.
+func (a *archiver) reuse(ctx context.Context, old, node *tree.Node) bool {
+	if old == nil || homewalk.Changed(*old, *node) {
+		return false
+	}
+	for _, id := range old.Content {
+		if ok, err := a.r.HasBlob(ctx, id); err != nil || !ok {
+			return false
+		}
+	}
+	node.Content = old.Content
+	a.unchanged.Add(1)
+	a.opts.Progress.Files.Add(1)
+	a.opts.Progress.Bytes.Add(node.Size)
+	return true
+}
+
+// file reads one file into the repository.
+func (a *archiver) file(ctx context.Context, e homewalk.Entry, node *tree.Node) error {
+	f, err := homewalk.OpenFile(e.Path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", e.RelPath, err)
+	}
+	defer f.Close()
+	res, err := a.w.SaveStream(ctx, f)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.RelPath, err)
+	}
+	node.Content = res.Blobs
+	a.read.Add(res.Size)
+	a.added.Add(res.NewBytes)
+	a.opts.Progress.Files.Add(1)
+	a.opts.Progress.Bytes.Add(e.Size)
+	a.opts.Progress.Read.Add(res.Size)
+	return a.checkStable(e, node, res.Size)
+}
+
+// checkStable notes a file that changed while it was read. Its node keeps
+// the metadata from before the read, so the next pass (the locked one)
+// sees it as changed and reads it again.
+func (a *archiver) checkStable(e homewalk.Entry, node *tree.Node, n int64) error {
+	_, stable, err := homewalk.Stable(e.Node, e.Path)
+	if err != nil || !stable || n != e.Size {
+		a.mu.Lock()
+		a.stats.ChangedDuringRead = append(a.stats.ChangedDuringRead, e.RelPath)
+		a.mu.Unlock()
+		a.log.Info("file changed while it was read; a later pass reads it again", "path", e.RelPath)
+		node.Size = n
+		node.MTime = 0
+	}
+	return nil
+}

@@ -1,0 +1,6 @@
+// Package backendtest is the conformance suite every backend.Backend passes:
+// round trips of empty, small and multi-MiB objects, ranged reads, Stat,
+// missing objects, listing by prefix, deletion, overwrites, readers of the
+// wrong length, concurrency and cancellation. Run it from a backend's tests
+// with a constructor that returns a fresh, empty backend.
+package backendtest

@@ -1,0 +1,22 @@
+// Package bitbucket is the client for Bitbucket Server/Data Center's
+// maintenance API, the protocol a backup client speaks to hold the instance
+// still while it copies the home directory and the database:
+//
+//	Version        GET    /rest/api/1.0/application-properties (no auth)
+//	Lock           POST   /mvc/maintenance/lock                        -> unlockToken
+//	StartBackup    POST   /mvc/admin/backups?external=true             -> cancelToken
+//	Status         GET    /mvc/maintenance                             -> db-state, scm-state, task
+//	Progress       POST   /mvc/admin/backups/progress/client?token=&percentage=
+//	Finish         the same with percentage=100: Bitbucket un-latches
+//	Unlock         DELETE /mvc/maintenance/lock?token=
+//	CancelBackup   POST   /mvc/maintenance?token=<cancelToken>
+//
+// It owns authentication (basic or bearer), the retry policy of each step,
+// waiting for the drain, throttled progress reporting and the one error type
+// the rest of bbvault sees, *APIError. It does not decide when to lock or what
+// to copy: the snapshot command orchestrates that.
+//
+// Secrets never leave this package in text: errors and log records carry
+// URLs whose token query parameter is redacted, and messages Bitbucket sends
+// back are scrubbed of the password, the access token and the request's token.
+package bitbucket

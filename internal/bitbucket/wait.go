@@ -1,0 +1,79 @@
+package bitbucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The drain poll starts at pollMin and doubles up to pollMax.
+const (
+	pollMin = 100 * time.Millisecond
+	pollMax = 2 * time.Second
+)
+
+// ErrDrainTimeout is returned (wrapped) by WaitDrained when the instance did
+// not drain within the timeout.
+var ErrDrainTimeout = errors.New("timed out waiting for Bitbucket to drain")
+
+// TaskEndedError is returned by WaitDrained when the backup task stopped
+// running before the instance drained: an administrator cancelled it, or it
+// failed. The instance is still locked.
+type TaskEndedError struct {
+	Status Status // the poll that saw it
+}
+
+func (e *TaskEndedError) Error() string {
+	if e.Status.TaskState == "" {
+		return "bitbucket: no backup task is running under the lock (was StartBackup called?)"
+	}
+	return fmt.Sprintf("bitbucket: the backup task ended with state %s before the instance drained "+
+		"(cancelled by an administrator, or failed); unlock and try again", e.Status.TaskState)
+}
+
+// WaitDrained polls Status until both the database and the repositories are
+// DRAINED and returns that status. It polls at 100ms, then backs off to one
+// poll every 2s. It fails with a *TaskEndedError when the backup task stops
+// running, with ErrDrainTimeout when timeout passes, and with ctx's error
+// when ctx ends. onPoll, when not nil, sees every status polled.
+func (c *Client) WaitDrained(ctx context.Context, unlockToken string, timeout time.Duration,
+	onPoll func(Status)) (Status, error) {
+	if timeout <= 0 {
+		return Status{}, fmt.Errorf("bitbucket: the drain timeout must be positive, not %s", timeout)
+	}
+	wctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrDrainTimeout)
+	defer cancel()
+	var last Status
+	for wait := pollMin; ; wait = min(2*wait, pollMax) {
+		st, err := c.Status(wctx, unlockToken)
+		if err != nil {
+			return last, c.waitError(ctx, wctx, timeout, last, err)
+		}
+		last = st
+		if onPoll != nil {
+			onPoll(st)
+		}
+		switch {
+		case st.TaskState != TaskRunning:
+			return st, &TaskEndedError{Status: st}
+		case st.Drained():
+			return st, nil
+		}
+		if err := c.sleep(wctx, wait); err != nil {
+			return last, c.waitError(ctx, wctx, timeout, last, err)
+		}
+	}
+}
+
+// waitError tells a timeout from the caller's cancellation and from a failed
+// poll.
+func (c *Client) waitError(ctx, wctx context.Context, timeout time.Duration, last Status, err error) error {
+	if ctx.Err() == nil && errors.Is(context.Cause(wctx), ErrDrainTimeout) {
+		return fmt.Errorf("%w after %s (db-state %q, scm-state %q)", ErrDrainTimeout, timeout, last.DBState, last.SCMState)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("bitbucket: waiting for the drain: %w", context.Cause(ctx))
+	}
+	return err
+}

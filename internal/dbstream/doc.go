@@ -1,0 +1,48 @@
+// Package dbstream owns the PostgreSQL half of a Bitbucket backup: a
+// consistent pg_dump of the database as one byte stream, and the restore of
+// such a stream into a new database. It knows nothing about chunking,
+// repositories or Bitbucket; it speaks io.Reader on both sides.
+//
+// # Dumping
+//
+// A Source (NewSource) is configured from a DSN, or from the libpq
+// environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGPASSFILE)
+// when the DSN is empty, exactly as pgx and libpq read them. Source.Check
+// verifies the connection and that pg_dump is at least as new as the server.
+//
+// Source.Start opens a REPEATABLE READ, READ ONLY transaction, exports its
+// snapshot with pg_export_snapshot() and starts
+//
+//	pg_dump --snapshot=<id> --format=custom --compress=0
+//
+// whose standard output is the Dump stream. The design notes' snapshot
+// timeline depends on Dump.Ready: it returns once pg_dump has imported the
+// snapshot and holds AccessShareLock on every table it will dump, watched
+// from a second connection in pg_stat_activity and pg_locks. From then on
+// Bitbucket may be unlocked: the data still to come is read from the
+// snapshot, frozen at the locked moment, and the table locks keep DDL
+// (TRUNCATE, DROP, ALTER) from changing what pg_dump has yet to read.
+// Sequences are the one exception PostgreSQL itself makes: pg_dump reads
+// their current value, not the snapshot's, so a restored sequence may be
+// ahead of the restored rows (a gap in ids), never behind them.
+//
+// A pg_dump that exits non-zero is never a short successful stream: Read
+// returns an error carrying pg_dump's own message (a *ToolError) instead
+// of io.EOF. Close before the end kills pg_dump and its process group.
+//
+// # Restoring
+//
+// Restore streams a dump into pg_restore (custom format) or psql (plain
+// SQL) through standard input, without a staging file, except when Jobs > 1:
+// pg_restore --jobs needs a seekable archive, so only then the stream is
+// first written to a temporary file. Restore refuses a target database that
+// holds any relation and creates a missing one; when a restore it started
+// into a database it created fails, it drops that database again.
+//
+// # Secrets
+//
+// Passwords never appear in process arguments, logs or errors: the child
+// programs get a connection string with the password (and application_name)
+// removed, and the password through PGPASSWORD in their environment, which
+// on Linux only the same user and root can read. Nothing is written to disk.
+package dbstream

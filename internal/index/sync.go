@@ -1,0 +1,126 @@
+package index
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// LoadFunc reads and decodes one index object of the repository.
+type LoadFunc func(ctx context.Context, name string) ([]Pack, error)
+
+// loaded is one decoded index object on its way to the writer.
+type loaded struct {
+	name  string
+	packs []Pack
+}
+
+// Sync brings the cache in line with present, the complete list of index
+// objects the repository holds now. Rows of ingested index files that are no
+// longer present (a prune on another host replaced them) are removed first;
+// then the missing ones are loaded through load, several at once but at most
+// Options.LoadConcurrency, and ingested one transaction each by a single
+// writer. Removing first means an interrupted Sync can leave the cache
+// missing blobs (which costs a re-upload) but never claiming blobs the
+// repository no longer lists (which would lose data).
+//
+// present must be a full listing: an empty list empties the cache. Running
+// Sync again after a failure, or from two processes at once, is safe.
+func (d *DB) Sync(ctx context.Context, present []string, load LoadFunc) error {
+	have, err := d.IndexFiles(ctx)
+	if err != nil {
+		return err
+	}
+	missing, stale := diffNames(have, present)
+	if err := d.RemoveIndexFiles(ctx, stale); err != nil {
+		return err
+	}
+	if err := d.ingest(ctx, missing, load); err != nil {
+		return err
+	}
+	if len(missing)+len(stale) > 0 {
+		d.log.Info("index cache synced", "ingested", len(missing), "removed", len(stale), logKeyPath, d.path)
+	}
+	return nil
+}
+
+// diffNames returns the names of present not in have, and of have not in
+// present.
+func diffNames(have map[string]struct{}, present []string) (missing, stale []string) {
+	want := make(map[string]struct{}, len(present))
+	for _, n := range present {
+		if _, dup := want[n]; dup {
+			continue
+		}
+		want[n] = struct{}{}
+		if _, ok := have[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	for n := range have {
+		if _, ok := want[n]; !ok {
+			stale = append(stale, n)
+		}
+	}
+	return missing, stale
+}
+
+// ingest loads names with bounded concurrency and writes them one at a time.
+func (d *DB) ingest(ctx context.Context, names []string, load LoadFunc) error {
+	if len(names) == 0 {
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	work := make(chan string)
+	results := make(chan loaded)
+	g.Go(func() error { return feed(ctx, names, work) })
+	g.Go(func() error {
+		defer close(results)
+		return d.loadAll(ctx, work, results, load)
+	})
+	g.Go(func() error {
+		for r := range results {
+			if err := d.AddIndexFile(ctx, r.name, r.packs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func feed(ctx context.Context, names []string, work chan<- string) error {
+	defer close(work)
+	for _, n := range names {
+		select {
+		case work <- n:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// loadAll runs the loaders and returns once all of them have stopped, so
+// that its caller may close results.
+func (d *DB) loadAll(ctx context.Context, work <-chan string, results chan<- loaded, load LoadFunc) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for range d.loadConc {
+		g.Go(func() error {
+			for name := range work {
+				packs, err := load(ctx, name)
+				if err != nil {
+					return fmt.Errorf("index cache: sync: load index file %s: %w", name, err)
+				}
+				select {
+				case results <- loaded{name: name, packs: packs}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}

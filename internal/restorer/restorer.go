@@ -1,0 +1,199 @@
+package restorer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"bbvault/internal/archiver"
+	"bbvault/internal/blob"
+	"bbvault/internal/fsmeta"
+	"bbvault/internal/repo"
+	"bbvault/internal/tree"
+)
+
+// Options configure a restore.
+type Options struct {
+	Target   string
+	Include  []string // restore only these paths (relative to the home) and what is below them
+	Meta     fsmeta.ApplyOptions
+	Workers  int // files written at once; default 4
+	Fetchers int // blobs fetched at once per file; default 4
+	Progress *Progress
+	Logger   *slog.Logger
+}
+
+// Progress counts work done; safe to read from another goroutine.
+type Progress struct {
+	Files atomic.Int64
+	Bytes atomic.Int64
+}
+
+// FileError is a file that could not be restored.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+// Stats sums up a restore.
+type Stats struct {
+	Files, Dirs, Symlinks, Hardlinks int64
+	Bytes                            int64
+	Failed                           []FileError
+}
+
+// ErrDamaged means some files could not be restored; the rest were.
+var ErrDamaged = errors.New("some files could not be restored")
+
+type restorer struct {
+	r     *repo.Repository
+	opts  Options
+	log   *slog.Logger
+	g     *errgroup.Group
+	links *fsmeta.HardlinkSet
+	dirs  []dirMeta
+
+	mu                           sync.Mutex
+	failed                       []FileError
+	files, ndirs, symlinks, hard atomic.Int64
+	bytes                        atomic.Int64
+}
+
+type dirMeta struct {
+	path string
+	node tree.Node
+}
+
+// Restore writes the tree rooted at root into opts.Target, which must have
+// been prepared with PrepareTarget.
+func Restore(ctx context.Context, r *repo.Repository, root blob.ID, opts Options) (Stats, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.Fetchers <= 0 {
+		opts.Fetchers = 4
+	}
+	if opts.Progress == nil {
+		opts.Progress = &Progress{}
+	}
+	rs := &restorer{r: r, opts: opts, log: opts.Logger, links: fsmeta.NewHardlinkSet()}
+	if rs.log == nil {
+		rs.log = slog.New(slog.DiscardHandler)
+	}
+	var gctx context.Context
+	rs.g, gctx = errgroup.WithContext(ctx)
+	rs.g.SetLimit(opts.Workers)
+	err := rs.dir(gctx, root, "")
+	if werr := rs.g.Wait(); err == nil {
+		err = werr
+	}
+	if err == nil {
+		err = rs.finishDirs()
+	}
+	return rs.result(err)
+}
+
+func (rs *restorer) result(err error) (Stats, error) {
+	st := Stats{Files: rs.files.Load(), Dirs: rs.ndirs.Load(), Symlinks: rs.symlinks.Load(),
+		Hardlinks: rs.hard.Load(), Bytes: rs.bytes.Load(), Failed: rs.failed}
+	if err == nil && len(rs.failed) > 0 {
+		err = fmt.Errorf("%d files: %w (first: %s: %v)", len(rs.failed), ErrDamaged, rs.failed[0].Path, rs.failed[0].Err)
+	}
+	return st, err
+}
+
+// selected reports whether rel is restored, and whether it is only an
+// ancestor of an included path (a directory to descend through).
+func (rs *restorer) selected(rel string) (bool, bool) {
+	if len(rs.opts.Include) == 0 {
+		return true, false
+	}
+	for _, inc := range rs.opts.Include {
+		inc = strings.Trim(path.Clean("/"+inc), "/")
+		if inc == "" || rel == inc || strings.HasPrefix(rel, inc+"/") {
+			return true, false
+		}
+	}
+	for _, inc := range rs.opts.Include {
+		if strings.HasPrefix(strings.Trim(path.Clean("/"+inc), "/"), rel+"/") {
+			return true, true
+		}
+	}
+	return false, false
+}
+
+// dir restores the listing of one directory (already created).
+func (rs *restorer) dir(ctx context.Context, id blob.ID, rel string) error {
+	t, err := archiver.LoadTree(ctx, rs.r, id)
+	if err != nil {
+		return fmt.Errorf("directory %q: %w", rel, err)
+	}
+	for _, n := range t.Nodes {
+		crel := path.Join(rel, n.Name)
+		ok, ancestorOnly := rs.selected(crel)
+		if !ok || (ancestorOnly && n.Kind != tree.Dir) {
+			continue
+		}
+		if err := rs.entry(ctx, n, crel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rs *restorer) abs(rel string) string {
+	return filepath.Join(rs.opts.Target, filepath.FromSlash(rel))
+}
+
+func (rs *restorer) entry(ctx context.Context, n tree.Node, rel string) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	p := rs.abs(rel)
+	switch n.Kind {
+	case tree.Dir:
+		if err := fsmeta.Mkdir(p); err != nil {
+			return err
+		}
+		rs.ndirs.Add(1)
+		rs.dirs = append(rs.dirs, dirMeta{p, n})
+		return rs.dir(ctx, n.Subtree, rel)
+	case tree.Symlink:
+		rs.symlinks.Add(1)
+		if err := fsmeta.Symlink(n, p); err != nil {
+			return err
+		}
+		return fsmeta.Apply(p, n, rs.opts.Meta)
+	}
+	if first, ok := rs.links.Claim(n, p); ok {
+		rs.hard.Add(1)
+		return fsmeta.Hardlink(first, p)
+	}
+	// Created here, in tree order, so a later hard link always finds it.
+	f, err := fsmeta.CreateFile(p)
+	if err != nil {
+		return err
+	}
+	rs.g.Go(func() error { return rs.file(ctx, f, n, rel) })
+	return nil
+}
+
+// finishDirs applies directory metadata deepest first, after every child
+// exists, so that writing children does not move a directory's mtime.
+func (rs *restorer) finishDirs() error {
+	for i := len(rs.dirs) - 1; i >= 0; i-- {
+		d := rs.dirs[i]
+		if err := fsmeta.Apply(d.path, d.node, rs.opts.Meta); err != nil {
+			return err
+		}
+	}
+	return nil
+}

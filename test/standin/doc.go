@@ -1,0 +1,20 @@
+// Package standin is a stand-in for a Bitbucket Server instance: it answers
+// the maintenance API (lock, external backup, drain, progress, unlock,
+// cancel) the way Bitbucket does, so that bbvault's client, its tests and
+// `make demo` can run without Bitbucket.
+//
+// It is faithful where a backup client could notice: basic or bearer auth,
+// the status codes and JSON fields of every step, the database and the
+// repositories draining at different moments after the backup starts, a
+// maintenance page (503) for every other page while locked. Tests switch on
+// faults at runtime (SetFault, SetDrainFault) and read back what happened
+// (Locked, History, LockWindows).
+//
+// With a home directory it also behaves like a live instance: it keeps
+// pushing commits into the bare repositories under
+// shared/data/repositories/<id> with real git and, with a database, records
+// each push in PostgreSQL afterwards, as Bitbucket does. Pushing stops before
+// the instance reports DRAINED and resumes after the unlock, so a backup taken
+// under the lock is consistent, which CheckConsistent verifies on a restored
+// home and database. MakeHome creates a sample home.
+package standin

@@ -1,0 +1,177 @@
+package standin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Options configures a Server. The zero value is a server that accepts
+// nobody; set User and Password (or Token).
+type Options struct {
+	// User and Password are the basic-auth credentials accepted.
+	User     string
+	Password string
+	// Token, when set, is also accepted as "Authorization: Bearer <Token>".
+	Token string
+	// Version is what the version probe reports; default "8.19.1".
+	Version string
+	// UnlockStatus is the status of a successful unlock: 202 (the default)
+	// or 200, as some Bitbucket versions answer.
+	UnlockStatus int
+	// DBDrainTime and SCMDrainTime are how long after the backup starts the
+	// database and the repositories report DRAINED (and only once no push
+	// is in progress). Zero means at the first poll.
+	DBDrainTime  time.Duration
+	SCMDrainTime time.Duration
+	// Addr is where Start listens; default "127.0.0.1:0". It must be a
+	// loopback address.
+	Addr string
+	// Home, when set, is a Bitbucket home whose repositories the server
+	// keeps pushing to while it is not locked (see MakeHome).
+	Home string
+	// DSN, when set with Home, is the PostgreSQL database each push is
+	// recorded in, table bbvault_standin_pushes.
+	DSN string
+	// PushInterval is the pause between pushes; default 50ms.
+	PushInterval time.Duration
+	// Git is the git binary; default "git" from PATH.
+	Git string
+	// Faults are armed from the start, as SetFault would.
+	Faults []Fault
+	// Drain is the drain misbehaviour armed from the start.
+	Drain DrainFault
+	// Logger receives request and push records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the stand-in. It is an http.Handler; Start serves it on a
+// loopback listener and runs the pusher. It is safe for concurrent use.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	maint   *maintenance // nil while not locked
+	faults  map[Step]*armedFault
+	drain   DrainFault
+	history []Event
+	windows []time.Duration
+	pushing bool // a push is between its first git command and its database row
+	pushes  int
+	pushErr error
+
+	ln     net.Listener
+	cancel context.CancelFunc
+	group  *errgroup.Group
+}
+
+// New returns a stand-in with opts. It does no I/O: Start does.
+func New(opts Options) *Server {
+	if opts.Version == "" {
+		opts.Version = "8.19.1"
+	}
+	if opts.UnlockStatus == 0 {
+		opts.UnlockStatus = http.StatusAccepted
+	}
+	if opts.PushInterval <= 0 {
+		opts.PushInterval = 50 * time.Millisecond
+	}
+	if opts.Git == "" {
+		opts.Git = "git"
+	}
+	s := &Server{opts: opts, log: opts.Logger, faults: map[Step]*armedFault{}, drain: opts.Drain}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, f := range opts.Faults {
+		s.SetFault(f)
+	}
+	return s
+}
+
+// Start listens on Options.Addr, serves the API and, with a home, starts
+// pushing. Everything stops when ctx ends or Close is called.
+func (s *Server) Start(ctx context.Context) error {
+	if s.ln != nil {
+		return errors.New("standin: already started")
+	}
+	p, err := s.newPusher(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := listenLoopback(s.opts.Addr)
+	if err != nil {
+		p.close(ctx)
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	group, gctx := errgroup.WithContext(runCtx)
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return gctx }}
+	s.ln, s.cancel, s.group = ln, cancel, group
+	group.Go(func() error { return serve(srv, ln) })
+	group.Go(func() error { return shutdownOnDone(gctx, srv) })
+	if p != nil {
+		group.Go(func() error { return s.pushLoop(gctx, p) })
+	}
+	return nil
+}
+
+// URL returns the server's base URL, e.g. "http://127.0.0.1:7990"; "" before
+// Start.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops serving and pushing (a push in progress completes) and waits
+// for both.
+func (s *Server) Close() error {
+	if s.group == nil {
+		return nil
+	}
+	s.cancel()
+	return s.group.Wait()
+}
+
+func listenLoopback(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("standin: listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("standin: listen address %q is not a loopback address: use 127.0.0.1", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("standin: %w", err)
+	}
+	return ln, nil
+}
+
+func serve(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("standin: serving: %w", err)
+	}
+	return nil
+}
+
+func shutdownOnDone(ctx context.Context, srv *http.Server) error {
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -54,8 +54,8 @@ type archiver struct {
 	g    *errgroup.Group
 	gctx context.Context
 
-	mu    sync.Mutex
-	stats Stats
+	mu                                                sync.Mutex
+	stats                                             Stats
 	files, dirs, links, unchanged, total, read, added atomic.Int64
 }
 

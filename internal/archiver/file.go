@@ -15,7 +15,7 @@ func (a *archiver) reuse(ctx context.Context, old, node *tree.Node) bool {
 		return false
 	}
 	for _, id := range old.Content {
-		if ok, err := a.r.HasBlob(ctx, id); err != nil || !ok {
+		if ok, err := a.w.Has(ctx, id); err != nil || !ok {
 			return false
 		}
 	}

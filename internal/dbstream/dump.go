@@ -58,7 +58,7 @@ type Dump struct {
 	tx         pgx.Tx
 	exportOnce sync.Once
 	proc       *child
-	out  *os.File // read end of pg_dump's stdout
+	out        *os.File // read end of pg_dump's stdout
 
 	size    atomic.Int64
 	readErr error // sticky; only Read touches it

@@ -41,12 +41,15 @@ func TestDumpRestoreRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
+			exportPID := d.conn.PgConn().PID()
 			dst := targetDB(t, pg)
 			sum, err := Restore(ctx, RestoreOptions{TargetDSN: pg.DSN(dst), BinDir: pg.BinDir,
 				Encoding: d.Info().Encoding, Logger: testLogger(t)}, d)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The end of the stream releases the snapshot, before any Close.
+			waitSessionsGone(t, pg, "no application", exportPID)
 			if err := d.Close(); err != nil {
 				t.Fatalf("Close after a complete dump: %v", err)
 			}
@@ -307,20 +310,27 @@ func TestCloseBeforeEOFKillsPgDumpAndReleasesConnections(t *testing.T) {
 	if _, err := d.Read(make([]byte, 10)); err == nil {
 		t.Error("Read after Close succeeded")
 	}
+	waitSessionsGone(t, pg, d.Info().AppName, exportPID)
+}
+
+// waitSessionsGone waits up to 10 s for the server sessions named appName or
+// with backend pid to end: a backend notices a closed client asynchronously.
+func waitSessionsGone(t *testing.T, pg *testenv.PGServer, appName string, pid uint32) {
+	t.Helper()
 	conn := connect(t, pg.DSN("postgres"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
 		err := conn.QueryRow(testCtx(t), `SELECT count(*) FROM pg_stat_activity
-			WHERE application_name = $1 OR pid = $2`, d.Info().AppName, exportPID).Scan(&n)
+			WHERE application_name = $1 OR pid = $2`, appName, pid).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d server sessions of the dump are still there 10s after Close", n)
+			t.Fatalf("%d server sessions of the dump are still there after 10 s", n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -28,6 +28,10 @@ func (rn *run) lockedFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.
 			return nil, nil, err
 		}
 		rn.res.PreLock, prev = st, root
+		// Everything the live pass read goes up before the lock, not during it.
+		if err := rn.w.Flush(ctx); err != nil {
+			return nil, nil, fmt.Errorf("upload the pre-lock pass: %w", err)
+		}
 	}
 	dctx, cancelDump := context.WithCancelCause(ctx)
 	defer cancelDump(nil)

@@ -19,7 +19,7 @@ import (
 func TestConcurrentReadersWhileWriterIngests(t *testing.T) {
 	ctx := context.Background()
 	d := tempDB(t)
-	const files, packsPer, blobsPer = 40, 4, 250
+	const files, packsPer, blobsPer = 20, 4, 250
 	var committed atomic.Int64 // index files fully added so far
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -31,7 +31,7 @@ func TestConcurrentReadersWhileWriterIngests(t *testing.T) {
 		}
 		return nil
 	})
-	for r := range 6 {
+	for r := range 4 {
 		g.Go(func() error { return readLoop(gctx, d, r, &committed, files) })
 	}
 	if err := g.Wait(); err != nil {

@@ -61,8 +61,8 @@ type Writer struct {
 
 	jobs      chan *job
 	closeOnce sync.Once
-	uploads  chan *packBuilder
-	inflight chan struct{}
+	uploads   chan *packBuilder
+	inflight  chan struct{}
 
 	mu      sync.Mutex
 	open    map[blob.Type]*packBuilder
@@ -70,6 +70,9 @@ type Writer struct {
 
 	idxMu    sync.Mutex
 	unlisted []index.Pack
+
+	// queued counts packs handed to the uploaders and not yet indexed.
+	queued sync.WaitGroup
 
 	stats struct{ blobs, newBlobs, raw, newRaw, stored, packs atomic.Int64 }
 }
@@ -182,6 +185,18 @@ func (w *Writer) claim(id blob.ID) (bool, error) {
 	return true, nil
 }
 
+// Has reports whether the repository or this writer (in a pack not yet
+// uploaded) holds the blob. A manifest written after Finish may name it.
+func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
+	w.mu.Lock()
+	_, ok := w.pending[id]
+	w.mu.Unlock()
+	if ok {
+		return true, nil
+	}
+	return w.r.idx.Has(ctx, id)
+}
+
 // addToPack appends a sealed blob to the open pack of its type and hands the
 // pack to an uploader once it reaches the target size.
 func (w *Writer) addToPack(t blob.Type, id blob.ID, stored []byte, rawLen int) error {
@@ -200,12 +215,43 @@ func (w *Writer) addToPack(t blob.Type, id blob.ID, stored []byte, rawLen int) e
 	if !full {
 		return nil
 	}
+	return w.queue(p)
+}
+
+// queue hands a finished pack to the uploaders.
+func (w *Writer) queue(p *packBuilder) error {
+	w.queued.Add(1)
 	select {
 	case w.uploads <- p:
 		return nil
 	case <-w.ctx.Done():
+		w.queued.Done()
 		return w.failure()
 	}
+}
+
+// Flush uploads the partly filled packs and indexes everything uploaded so
+// far, so that blobs saved until now can be loaded back. The writer stays
+// usable. Call it while no SaveStream or SaveBlob is running: between the
+// pre-lock and the locked pass of a snapshot.
+func (w *Writer) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	packs := make([]*packBuilder, 0, len(w.open))
+	for t, p := range w.open {
+		packs = append(packs, p)
+		delete(w.open, t)
+	}
+	w.mu.Unlock()
+	for _, p := range packs {
+		if err := w.queue(p); err != nil {
+			return err
+		}
+	}
+	w.queued.Wait()
+	if err := w.ctx.Err(); err != nil {
+		return w.failure()
+	}
+	return w.writeIndex(ctx)
 }
 
 // flushOpenPacks sends the partly filled packs to the uploaders once every
@@ -220,10 +266,8 @@ func (w *Writer) flushOpenPacks() error {
 	}
 	w.mu.Unlock()
 	for _, p := range packs {
-		select {
-		case w.uploads <- p:
-		case <-w.ctx.Done():
-			return w.failure()
+		if err := w.queue(p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -240,6 +284,7 @@ func (w *Writer) upload() error {
 }
 
 func (w *Writer) uploadPack(p *packBuilder) error {
+	defer w.queued.Done()
 	data, pack, err := p.finish(w.r.codec)
 	if err != nil {
 		return err

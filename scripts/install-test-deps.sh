@@ -83,7 +83,10 @@ main() {
 		exit 1
 	fi
 	install_packages
-	install_minio
+	# BBVAULT_SKIP_MINIO=1: the demo needs PostgreSQL and git, not MinIO.
+	if [ "${BBVAULT_SKIP_MINIO:-0}" != "1" ]; then
+		install_minio
+	fi
 	if [ "$(go env CGO_ENABLED)" != "1" ]; then
 		log "warning: CGO_ENABLED is not 1, so go test -race cannot run" >&2
 	fi

@@ -73,12 +73,15 @@ func TestTwoHandlesOnOneFile(t *testing.T) {
 	for i := range 30 {
 		repo.files[fmt.Sprintf("idx-%02d", i)] = genPacks(fmt.Sprint(i), 2, 100)
 	}
+	// Each process also writes an index object of its own, then caches it.
+	repo.files["only-a"] = genPacks("a", 3, 100)
+	repo.files["only-b"] = genPacks("b", 3, 100)
 	var g errgroup.Group
 	for _, d := range []*DB{a, b} {
-		g.Go(func() error { return d.Sync(ctx, repo.list(), repo.load) })
+		g.Go(func() error { return d.Sync(ctx, repo.list, repo.load) })
 	}
-	g.Go(func() error { return a.AddIndexFile(ctx, "only-a", genPacks("a", 3, 100)) })
-	g.Go(func() error { return b.AddIndexFile(ctx, "only-b", genPacks("b", 3, 100)) })
+	g.Go(func() error { return a.AddIndexFile(ctx, "only-a", repo.files["only-a"]) })
+	g.Go(func() error { return b.AddIndexFile(ctx, "only-b", repo.files["only-b"]) })
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// ListFunc returns the names of all index objects the repository holds now.
+type ListFunc func(ctx context.Context) ([]string, error)
+
 // LoadFunc reads and decodes one index object of the repository.
 type LoadFunc func(ctx context.Context, name string) ([]Pack, error)
 
@@ -16,26 +19,40 @@ type loaded struct {
 	packs []Pack
 }
 
-// Sync brings the cache in line with present, the complete list of index
-// objects the repository holds now. Rows of ingested index files that are no
-// longer present (a prune on another host replaced them) are removed first;
-// then the missing ones are loaded through load, several at once but at most
-// Options.LoadConcurrency, and ingested one transaction each by a single
-// writer. Removing first means an interrupted Sync can leave the cache
-// missing blobs (which costs a re-upload) but never claiming blobs the
-// repository no longer lists (which would lose data).
+// Sync brings the cache in line with the repository's index objects, as
+// list returns them. Index files the cache held before list was called and
+// that list no longer returns (a prune on another host replaced them) are
+// removed first; then those list returns and the cache lacks are loaded
+// through load, several at once but at most Options.LoadConcurrency, and
+// ingested one transaction each by a single writer.
 //
-// present must be a full listing: an empty list empties the cache. Running
-// Sync again after a failure, or from two processes at once, is safe.
-func (d *DB) Sync(ctx context.Context, present []string, load LoadFunc) error {
-	have, err := d.IndexFiles(ctx)
+// Sync takes the listing itself, rather than a list of names, to order it
+// after its own look at the cache: a process that writes an index object and
+// then adds it to the cache can never see it removed as stale by another
+// process's Sync whose listing was taken just before the write.
+//
+// Removing first means an interrupted Sync can leave the cache missing blobs
+// (which costs a re-upload) but never claiming blobs the repository no
+// longer lists (which would lose data). Running Sync again after a failure,
+// or from two processes at once, is safe.
+func (d *DB) Sync(ctx context.Context, list ListFunc, load LoadFunc) error {
+	before, err := d.IndexFiles(ctx)
 	if err != nil {
 		return err
 	}
-	missing, stale := diffNames(have, present)
+	present, err := list(ctx)
+	if err != nil {
+		return fmt.Errorf("index cache: sync: list index objects: %w", err)
+	}
+	_, stale := diffNames(before, present)
 	if err := d.RemoveIndexFiles(ctx, stale); err != nil {
 		return err
 	}
+	now, err := d.IndexFiles(ctx) // another process may have ingested some meanwhile
+	if err != nil {
+		return err
+	}
+	missing, _ := diffNames(now, present)
 	if err := d.ingest(ctx, missing, load); err != nil {
 		return err
 	}

@@ -27,11 +27,13 @@ func newFakeRepo() *fakeRepo {
 	return &fakeRepo{files: map[string][]Pack{}, loads: map[string]int{}, fail: map[string]error{}}
 }
 
-func (r *fakeRepo) list() []string {
+func (r *fakeRepo) names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Sorted(maps.Keys(r.files))
 }
+
+func (r *fakeRepo) list(context.Context) ([]string, error) { return r.names(), nil }
 
 func (r *fakeRepo) load(ctx context.Context, name string) ([]Pack, error) {
 	r.mu.Lock()
@@ -81,7 +83,7 @@ func TestSyncIngestsNewAndDropsRemoved(t *testing.T) {
 	for i := range 10 {
 		repo.files[fmt.Sprintf("idx-%02d", i)] = genPacks(fmt.Sprintf("f%d", i), 2, 5)
 	}
-	if err := d.Sync(ctx, repo.list(), repo.load); err != nil {
+	if err := d.Sync(ctx, repo.list, repo.load); err != nil {
 		t.Fatal(err)
 	}
 	if s := mustStats(t, d); s.IndexFiles != 10 || s.Blobs != 100 {
@@ -93,7 +95,7 @@ func TestSyncIngestsNewAndDropsRemoved(t *testing.T) {
 
 	// Nothing changed: a second Sync loads nothing.
 	loads := repo.totalLoads()
-	if err := d.Sync(ctx, repo.list(), repo.load); err != nil {
+	if err := d.Sync(ctx, repo.list, repo.load); err != nil {
 		t.Fatal(err)
 	}
 	if n := repo.totalLoads(); n != loads {
@@ -106,7 +108,7 @@ func TestSyncIngestsNewAndDropsRemoved(t *testing.T) {
 	repo.files["idx-merged"] = repo.files["idx-01"]
 	delete(repo.files, "idx-00")
 	delete(repo.files, "idx-01")
-	if err := d.Sync(ctx, repo.list(), repo.load); err != nil {
+	if err := d.Sync(ctx, repo.list, repo.load); err != nil {
 		t.Fatal(err)
 	}
 	if mustHas(t, d, gone) {
@@ -115,8 +117,8 @@ func TestSyncIngestsNewAndDropsRemoved(t *testing.T) {
 	if !mustHas(t, d, kept) {
 		t.Error("a blob the new index object lists is missing")
 	}
-	if names := indexFileNames(t, d); !slices.Equal(slices.Sorted(maps.Keys(names)), repo.list()) {
-		t.Errorf("IndexFiles = %v, want %v", names, repo.list())
+	if names := indexFileNames(t, d); !slices.Equal(slices.Sorted(maps.Keys(names)), repo.names()) {
+		t.Errorf("IndexFiles = %v, want %v", names, repo.names())
 	}
 	if n := repo.totalLoads(); n != loads+1 {
 		t.Errorf("the prune Sync loaded %d index objects, want 1 (idx-merged)", n-loads)
@@ -132,12 +134,12 @@ func TestSyncLoadErrorThenRetry(t *testing.T) {
 	}
 	broken := errors.New("connection reset")
 	repo.fail["idx-4"] = broken
-	err := d.Sync(ctx, repo.list(), repo.load)
+	err := d.Sync(ctx, repo.list, repo.load)
 	if !errors.Is(err, broken) || !strings.Contains(err.Error(), "idx-4") {
 		t.Fatalf("Sync error = %v, want the load error naming idx-4", err)
 	}
 	delete(repo.fail, "idx-4")
-	if err := d.Sync(ctx, repo.list(), repo.load); err != nil {
+	if err := d.Sync(ctx, repo.list, repo.load); err != nil {
 		t.Fatalf("retried Sync: %v", err)
 	}
 	if s := mustStats(t, d); s.IndexFiles != 6 || s.Blobs != 18 {
@@ -157,11 +159,52 @@ func TestSyncStopsOnCancel(t *testing.T) {
 		once.Do(cancel) // the user presses Ctrl-C during the first load
 		return genPacks(name, 1, 1), nil
 	}
-	err := d.Sync(ctx, names, load)
+	err := d.Sync(ctx, func(context.Context) ([]string, error) { return names, nil }, load)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Sync after cancel = %v, want context.Canceled", err)
 	}
 	if s := mustStats(t, d); s.IndexFiles >= len(names) {
 		t.Errorf("Sync ingested all %d index files despite the cancel", s.IndexFiles)
+	}
+}
+
+// Another process writes an index object and adds it to the shared cache
+// just after this process listed the repository: Sync must not take the
+// fresh entry for one a prune deleted.
+func TestSyncKeepsIndexFileAddedAfterListing(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/index.db"
+	d, other := openTest(t, path), openTest(t, path)
+	repo := newFakeRepo()
+	repo.files["idx-old"] = genPacks("old", 1, 3)
+	fresh := genPacks("fresh", 1, 3)
+	list := func(ctx context.Context) ([]string, error) {
+		names := repo.names() // taken before the other process writes
+		repo.mu.Lock()
+		repo.files["idx-fresh"] = fresh
+		repo.mu.Unlock()
+		return names, other.AddIndexFile(ctx, "idx-fresh", fresh)
+	}
+	if err := d.Sync(ctx, list, repo.load); err != nil {
+		t.Fatal(err)
+	}
+	if !mustHas(t, d, fresh[0].Blobs[0].ID) {
+		t.Error("Sync removed an index file added after its listing was taken")
+	}
+	if !mustHas(t, d, repo.files["idx-old"][0].Blobs[0].ID) {
+		t.Error("Sync did not ingest the listed index file")
+	}
+}
+
+func TestSyncListError(t *testing.T) {
+	d := tempDB(t)
+	mustAdd(t, d, "idx", genPacks("p", 1, 1)...)
+	denied := errors.New("access denied")
+	err := d.Sync(context.Background(), func(context.Context) ([]string, error) { return nil, denied }, nil)
+	if !errors.Is(err, denied) {
+		t.Errorf("Sync error = %v, want the listing error", err)
+	}
+	if s := mustStats(t, d); s.IndexFiles != 1 {
+		t.Errorf("a failed listing changed the cache: %+v", s)
 	}
 }

@@ -122,15 +122,11 @@ func (r *Repository) ListIndexes(ctx context.Context) ([]string, error) {
 // objects: new ones (from other hosts or runs) are loaded, vanished ones
 // (removed by a prune elsewhere) are dropped.
 func (r *Repository) SyncIndex(ctx context.Context) error {
-	names, err := r.ListIndexes(ctx)
-	if err != nil {
-		return err
-	}
 	load := func(ctx context.Context, name string) ([]index.Pack, error) {
 		packs, _, err := r.LoadIndex(ctx, name)
 		return packs, err
 	}
-	if err := r.idx.Sync(ctx, names, load); err != nil {
+	if err := r.idx.Sync(ctx, r.ListIndexes, load); err != nil {
 		return fmt.Errorf("sync index cache: %w", err)
 	}
 	return nil

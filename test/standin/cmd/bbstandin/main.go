@@ -30,7 +30,7 @@ type config struct {
 	listen, user, passwordFile, home, db string
 	pushInterval, drainTime              time.Duration
 	initRepos                            int
-	verbose                              bool
+	verbose, check                       bool
 }
 
 func main() {
@@ -54,6 +54,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.drainTime, "drain-time", 2*time.Second, "how long the repositories take to drain; the database takes half")
 	fs.IntVar(&c.initRepos, "init-repos", 0, "create a sample home with `N` repositories in --home first, unless it has some")
 	fs.BoolVar(&c.verbose, "v", false, "log every request")
+	fs.BoolVar(&c.check, "check", false, "do not serve: check that the (restored) --home and --db agree, every repository's master at its last recorded push, and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -67,6 +68,13 @@ func run(ctx context.Context, args []string) error {
 	c, err := parseFlags(args)
 	if err != nil {
 		return err
+	}
+	if c.check {
+		if err := standin.CheckConsistent(ctx, c.home, c.db); err != nil {
+			return err
+		}
+		fmt.Println("bbstandin: consistent: every repository matches its last recorded push")
+		return nil
 	}
 	password, err := readPassword(c.passwordFile)
 	if err != nil {

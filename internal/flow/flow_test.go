@@ -60,6 +60,9 @@ func newEnv(t *testing.T, opts standin.Options) *env {
 	}
 	t.Cleanup(func() { e.r.Close() })
 	opts.User, opts.Password = bbUser, bbPass
+	if opts.DSN != "" {
+		opts.Home = e.home
+	}
 	if opts.SCMDrainTime == 0 {
 		opts.DBDrainTime, opts.SCMDrainTime = 50*time.Millisecond, 120*time.Millisecond
 	}

@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -40,8 +41,8 @@ func (d *DB) KnownSet(ctx context.Context) (*IDSet, error) {
 	}
 	defer rows.Close()
 	ids := make([]blob.ID, 0, n)
+	var raw sql.RawBytes // valid until the next Next; idFromBytes copies
 	for rows.Next() {
-		var raw []byte
 		if err := rows.Scan(&raw); err != nil {
 			return nil, wrapErr("load known blobs", err)
 		}

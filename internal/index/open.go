@@ -68,8 +68,12 @@ type DB struct {
 // the repository whose ID is repoID. A file that belongs to another
 // repository or has an unknown schema version is emptied and rebuilt; a
 // file SQLite cannot read as a database is renamed to
-// "<path>.corrupt-<time>" and a fresh one is created in its place. Either way
-// the caller gets an empty, usable cache and should call Sync.
+// "<path>.corrupt-<time>" (with its -wal and -shm files) and a fresh one is
+// created in its place, with a warning in the log. Either way the caller gets
+// a usable cache and should call Sync before trusting it.
+//
+// Keep one cache file per repository (a path containing the repository ID,
+// say): two repositories sharing a file would wipe it on every Open.
 func Open(ctx context.Context, path, repoID string, opts Options) (*DB, error) {
 	if err := checkOpenArgs(path, repoID); err != nil {
 		return nil, err

@@ -70,35 +70,43 @@ type cacheState struct {
 	repoID  string
 }
 
-// ensureSchema makes the file hold this schema version for repoID, creating
-// or wiping it as needed, in one IMMEDIATE transaction so that two processes
-// opening a new file at once do not both create it.
+// ensureSchema makes the file hold this schema version for repoID. The
+// usual case, a file already in order, only reads; creating or wiping
+// happens in one IMMEDIATE transaction that looks again, so that two
+// processes opening a new file at once do not both create it.
 func (d *DB) ensureSchema(ctx context.Context, repoID string) error {
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapErr("begin", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	st, err := readState(ctx, tx)
-	if err != nil {
+	ok, err := d.schemaMatches(ctx, repoID)
+	if err != nil || ok {
 		return err
 	}
-	if st.version == schemaVersion && st.repoID == repoID {
-		return nil
-	}
-	if len(st.tables) > 0 {
-		d.log.Info("index cache belongs to another repository or schema; rebuilding it",
-			logKeyPath, d.path, logKeyWhy, st.mismatch(repoID))
-		if err := wipe(ctx, tx, st.tables); err != nil {
+	return d.write(ctx, "prepare schema", func(tx *sql.Tx) error {
+		st, err := readState(ctx, tx)
+		if err != nil || st.matches(repoID) {
 			return err
 		}
+		if len(st.tables) > 0 {
+			d.log.Info("index cache belongs to another repository or schema; rebuilding it",
+				logKeyPath, d.path, logKeyWhy, st.mismatch(repoID))
+			if err := wipe(ctx, tx, st.tables); err != nil {
+				return err
+			}
+		}
+		return createSchema(ctx, tx, repoID)
+	})
+}
+
+func (d *DB) schemaMatches(ctx context.Context, repoID string) (bool, error) {
+	tx, err := d.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return false, wrapErr("begin", err)
 	}
-	if err := createSchema(ctx, tx, repoID); err != nil {
-		return err
-	}
-	return wrapErr("commit schema", tx.Commit())
+	defer tx.Rollback() //nolint:errcheck // read-only
+	st, err := readState(ctx, tx)
+	return err == nil && st.matches(repoID), err
+}
+
+func (st cacheState) matches(repoID string) bool {
+	return st.version == schemaVersion && st.repoID == repoID
 }
 
 // mismatch explains, for the log, why a file is rebuilt.

@@ -15,9 +15,6 @@ import (
 const (
 	sqlInsertIndexFile = `INSERT INTO index_files(name) VALUES (?) ON CONFLICT(name) DO NOTHING RETURNING id`
 	sqlInsertPack      = `INSERT INTO packs(index_file, pack_id, size, type) VALUES (?, ?, ?, ?) RETURNING id`
-	// An exact repeat of (blob, pack, offset) carries no information, so it
-	// is ignored rather than failing the whole index file.
-	sqlInsertBlob = `INSERT OR IGNORE INTO blobs(blob_id, pack, off, type, len, raw_len) VALUES (?, ?, ?, ?, ?, ?)`
 	// Blob rows first (blobs.pack has no foreign key), then the index file,
 	// which cascades to its packs rows.
 	sqlDeleteIndexFileBlobs = `DELETE FROM blobs WHERE pack IN

@@ -1,0 +1,52 @@
+package units
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+var suffixes = []struct {
+	name string
+	mult float64
+}{
+	{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1},
+}
+
+// ParseBytes reads a size such as "3GiB", "512MiB", "1.5G" or "1000000".
+func ParseBytes(s string) (int64, error) {
+	text := strings.ToUpper(strings.TrimSpace(s))
+	mult := 1.0
+	for _, suf := range suffixes {
+		if rest, ok := strings.CutSuffix(text, suf.name); ok {
+			text, mult = strings.TrimSpace(rest), suf.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit, e.g. 500MiB or 3GiB", s)
+	}
+	return int64(v * mult), nil
+}
+
+// MiB formats n bytes as mebibytes with one decimal.
+func MiB(n int64) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)
+}
+
+// Human formats n bytes with a binary unit, e.g. "1.2 GiB".
+func Human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,10 @@
+// Package maintenance owns what keeps a repository lean and trustworthy:
+// the retention policy (which snapshots to keep), prune (forget the others,
+// then mark every blob the kept snapshots use and sweep the rest: delete
+// packs nothing uses, repack partly used ones, rewrite the index objects
+// that listed them) and check (the structure, and with ReadData every byte).
+//
+// It sits above package repo, whose primitives it combines, and reads trees
+// with package tree. Callers hold the repository lock: exclusive for Prune,
+// shared (at least) for Check.
+package maintenance

@@ -162,9 +162,9 @@ func dumpArgs(snapshot string, opts DumpOptions, dbArg string) []string {
 	return append(args, dbArg)
 }
 
-// Read reads pg_dump's output. At the end it waits for pg_dump and returns
-// io.EOF only if pg_dump succeeded; otherwise a *ToolError with pg_dump's
-// message. Errors are sticky.
+// Read reads pg_dump's output. At the end it waits for pg_dump, ends the
+// exporting transaction, and returns io.EOF only if pg_dump succeeded;
+// otherwise a *ToolError with pg_dump's message. Errors are sticky.
 func (d *Dump) Read(p []byte) (int, error) {
 	if d.readErr != nil {
 		return 0, d.readErr
@@ -189,8 +189,9 @@ func (d *Dump) Read(p []byte) (int, error) {
 }
 
 // Close ends the dump. Before the end of the stream it kills pg_dump and
-// its process group and reaps it. It always rolls back the exporting
-// transaction and closes its connection. It returns pg_dump's error if
+// its process group and reaps it. It always ends the exporting transaction
+// and closes its connection (if the end of the stream has not already). It
+// returns pg_dump's error if
 // pg_dump failed on its own (not when Close killed it).
 func (d *Dump) Close() error {
 	d.closeOnce.Do(func() {

@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"bbvault/internal/blob"
 )
@@ -17,14 +18,14 @@ import (
 // already stored?" hundreds of thousands of times. It holds the IDs loaded by
 // KnownSet in one sorted array (32 bytes per ID) with a bucket table on the
 // leading bits (IDs are uniformly distributed, so a bucket holds a handful),
-// plus a small map of the IDs added since. It is safe for concurrent use.
+// plus a concurrent map of the IDs added since. It is safe for concurrent use.
 type IDSet struct {
 	sorted  []blob.ID
 	buckets []uint32 // sorted[buckets[p]:buckets[p+1]] share leading-bits prefix p
 	shift   uint     // 32 - prefix bits
 
-	mu    sync.RWMutex
-	added map[blob.ID]struct{}
+	added  sync.Map // blob.ID -> struct{}: IDs added since loading; lock-free reads
+	nAdded atomic.Int64
 }
 
 // KnownSet loads every blob ID the cache lists into an IDSet. The set is a
@@ -70,7 +71,7 @@ func (d *DB) countDistinctHint(ctx context.Context) (int, error) {
 // and keeps; the caller must not use the slice afterwards.
 func NewIDSet(ids []blob.ID) *IDSet {
 	ids = sortUnique(ids)
-	s := &IDSet{sorted: ids, added: make(map[blob.ID]struct{})}
+	s := &IDSet{sorted: ids}
 	s.buildBuckets()
 	return s
 }
@@ -129,9 +130,7 @@ func (s *IDSet) Has(id blob.ID) bool {
 	if s.inSorted(&id) {
 		return true
 	}
-	s.mu.RLock()
-	_, ok := s.added[id]
-	s.mu.RUnlock()
+	_, ok := s.added.Load(id)
 	return ok
 }
 
@@ -159,23 +158,19 @@ func (s *IDSet) Add(id blob.ID) bool {
 	if s.inSorted(&id) {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.added[id]; ok {
+	if _, loaded := s.added.LoadOrStore(id, struct{}{}); loaded {
 		return false
 	}
-	s.added[id] = struct{}{}
+	s.nAdded.Add(1)
 	return true
 }
 
 // Len returns the number of IDs in the set.
 func (s *IDSet) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.sorted) + len(s.added)
+	return len(s.sorted) + int(s.nAdded.Load())
 }
 
 // String describes the set for logs.
 func (s *IDSet) String() string {
-	return fmt.Sprintf("IDSet(%d loaded, %d added)", len(s.sorted), s.Len()-len(s.sorted))
+	return fmt.Sprintf("IDSet(%d loaded, %d added)", len(s.sorted), s.nAdded.Load())
 }

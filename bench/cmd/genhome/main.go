@@ -26,13 +26,13 @@ import (
 )
 
 type config struct {
-	home      homegen.Options
-	size      string
-	db        string
-	dbSize    string
-	day       int
-	dayRepos  float64
-	verbose   bool
+	home     homegen.Options
+	size     string
+	db       string
+	dbSize   string
+	day      int
+	dayRepos float64
+	verbose  bool
 }
 
 func main() {
@@ -103,7 +103,7 @@ func generate(ctx context.Context, c config) error {
 		if err != nil {
 			return fmt.Errorf("--db-size: %w", err)
 		}
-		ds, err := dbgen.Generate(ctx, dbgen.Options{DSN: c.db, Bytes: dbSize, Seed: c.home.Seed, Logger: c.home.Logger})
+		ds, err := dbgen.Generate(ctx, dbgen.Options{DSN: c.db, Bytes: dbSize, Logger: c.home.Logger})
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func playDay(ctx context.Context, c config) error {
 	}
 	out := map[string]any{"home": d}
 	if c.db != "" {
-		ch, err := dbgen.Churn(ctx, dbgen.Options{DSN: c.db, Seed: c.home.Seed, Logger: c.home.Logger}, c.day)
+		ch, err := dbgen.Churn(ctx, dbgen.Options{DSN: c.db, Logger: c.home.Logger}, c.day)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,134 @@
+package maintenance
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+
+	"bbvault/internal/blob"
+	"bbvault/internal/index"
+	"bbvault/internal/repo"
+)
+
+// checkPacks compares the index with the backend's pack objects: each
+// listed pack must exist with the listed size and a matching header (with
+// ReadData, its blobs must verify too). Packs no index lists are counted.
+func (c *checker) checkPacks(ctx context.Context) error {
+	stored, junk, err := c.r.ListPacks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range junk {
+		c.opts.Logger.Warn("object under data/ is not a pack", "object", name)
+	}
+	indexed := map[blob.ID]struct{}{}
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan index.Pack)
+	g.Go(func() error {
+		defer close(work)
+		return c.r.Index().Packs(gctx, func(p index.Pack) error {
+			indexed[p.ID] = struct{}{}
+			select {
+			case work <- p:
+				return nil
+			case <-gctx.Done():
+				return context.Cause(gctx)
+			}
+		})
+	})
+	for range c.opts.Workers {
+		g.Go(func() error {
+			for p := range work {
+				if err := c.checkPack(gctx, p, stored); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	c.countUnreferenced(stored, indexed)
+	return nil
+}
+
+func (c *checker) countUnreferenced(stored map[blob.ID]int64, indexed map[blob.ID]struct{}) {
+	c.res.Packs = len(indexed)
+	for id, size := range stored {
+		if _, ok := indexed[id]; !ok {
+			c.res.UnreferencedPacks++
+			c.res.UnreferencedBytes += size
+		}
+	}
+}
+
+// checkPack checks one listed pack.
+func (c *checker) checkPack(ctx context.Context, p index.Pack, stored map[blob.ID]int64) error {
+	size, ok := stored[p.ID]
+	switch {
+	case !ok:
+		c.packProblem(p, KindPackMissing, fmt.Sprintf("pack %s is listed in the index but missing from the repository", p.ID), allBlobs(p))
+		return nil
+	case size != p.Size:
+		c.packProblem(p, KindPackSize, fmt.Sprintf("pack %s is %d bytes, the index says %d", p.ID, size, p.Size), allBlobs(p))
+		return nil
+	case c.opts.ReadData && c.opts.Subset.Has(p.ID):
+		return c.readPack(ctx, p)
+	}
+	header, err := c.r.ReadPackHeader(ctx, p.ID, size)
+	if err == nil {
+		err = repo.CompareHeader(p, header)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		c.packProblem(p, KindPackHeader, err.Error(), allBlobs(p))
+	}
+	return nil
+}
+
+// readPack downloads a pack and verifies every blob in it.
+func (c *checker) readPack(ctx context.Context, p index.Pack) error {
+	d, err := c.r.VerifyPack(ctx, p)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.res.PacksRead++
+	c.res.BlobsRead += len(p.Blobs)
+	c.res.BytesRead += d.BytesRead
+	c.mu.Unlock()
+	switch {
+	case d.Missing:
+		c.packProblem(p, KindPackMissing, fmt.Sprintf("pack %s vanished while check ran", p.ID), allBlobs(p))
+	case len(d.Blobs) > 0:
+		ids := make([]blob.ID, 0, len(d.Blobs))
+		for id := range d.Blobs {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+		msg := fmt.Sprintf("pack %s: %d of %d blobs are damaged (first: %v)", p.ID, len(ids), len(p.Blobs), d.Blobs[ids[0]])
+		c.packProblem(p, KindPackDamaged, msg, ids)
+	}
+	if d.Header != nil && !d.Missing {
+		c.packProblem(p, KindPackHeader, d.Header.Error(), nil)
+	}
+	return nil
+}
+
+func (c *checker) packProblem(p index.Pack, kind, msg string, ids []blob.ID) {
+	c.markBadCopies(p.ID, ids)
+	c.addProblem(Problem{Kind: kind, Pack: p.ID.String(), Message: msg, blobs: ids})
+}
+
+func allBlobs(p index.Pack) []blob.ID {
+	ids := make([]blob.ID, len(p.Blobs))
+	for i, b := range p.Blobs {
+		ids[i] = b.ID
+	}
+	return ids
+}

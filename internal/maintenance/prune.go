@@ -1,0 +1,253 @@
+package maintenance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"bbvault/internal/blob"
+	"bbvault/internal/index"
+	"bbvault/internal/repo"
+)
+
+// DefaultMaxUnused is the share of the repository that may stay unused
+// after a prune before partly used packs are repacked.
+const DefaultMaxUnused = 0.05
+
+// PruneOptions configure Prune.
+type PruneOptions struct {
+	Policy  Policy
+	GroupBy GroupBy
+	// MaxUnused is the share of the repository (0.05 for 5%) that may stay
+	// unused inside partly used packs; beyond it they are repacked. A
+	// negative value never repacks.
+	MaxUnused float64
+	DryRun    bool
+	Workers   int              // concurrent backend requests; default 8
+	Now       func() time.Time // default time.Now
+	Location  *time.Location   // time zone of the calendar rules; default time.Local
+	Logger    *slog.Logger
+}
+
+func (o *PruneOptions) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// PruneResult is what a prune did (or, dry, would do).
+type PruneResult struct {
+	DryRun            bool       `json:"dry_run"`
+	Decisions         []Decision `json:"-"`
+	SnapshotsRemoved  []Item     `json:"-"`
+	SnapshotsKept     int        `json:"snapshots_kept"`
+	PacksDeleted      int        `json:"packs_deleted"`      // unused packs the index listed
+	UnreferencedPacks int        `json:"unreferenced_packs"` // packs no index listed, deleted
+	PacksRepacked     int        `json:"packs_repacked"`
+	PacksWritten      int        `json:"packs_written"`
+	BlobsRepacked     int        `json:"blobs_repacked"`
+	IndexesWritten    int        `json:"index_objects_written"`
+	IndexesDeleted    int        `json:"index_objects_deleted"`
+	MissingPacks      int        `json:"missing_packs"` // listed, absent, dropped from the index
+	BytesBefore       int64      `json:"bytes_before"`
+	BytesFreed        int64      `json:"bytes_freed"`
+	UnusedBytesLeft   int64      `json:"unused_bytes_left"`
+}
+
+// ErrPruneUnsafe means prune stopped before deleting anything because it
+// could not be sure what the kept snapshots use.
+var ErrPruneUnsafe = errors.New("prune stopped before deleting anything")
+
+// Prune forgets the snapshots the policy does not keep, then removes the
+// data no kept snapshot uses. The caller holds an exclusive lock.
+//
+// Order, so that an interrupted prune leaves a sound repository: decide
+// everything first (nothing is deleted if any kept tree is unreadable or a
+// used blob is missing), delete the forgotten manifests, copy the used blobs
+// of the packs to repack into new packs, write index objects listing the
+// new packs and what stays of the rewritten ones, delete the rewritten index
+// objects, and delete the packs last.
+func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneResult, error) {
+	opts.defaults()
+	if err := opts.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	p := &pruner{r: r, opts: opts, log: opts.Logger, res: &PruneResult{DryRun: opts.DryRun}}
+	keep, forget, err := p.decide(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := p.plan(ctx, keep)
+	if err != nil {
+		return nil, err
+	}
+	p.describe(pl)
+	if opts.DryRun {
+		p.res.BytesFreed = pl.freedEstimate()
+		return p.res, nil
+	}
+	return p.res, p.execute(ctx, pl, forget)
+}
+
+type pruner struct {
+	r    *repo.Repository
+	opts PruneOptions
+	log  *slog.Logger
+	res  *PruneResult
+}
+
+// decide applies the policy to the repository's snapshots.
+func (p *pruner) decide(ctx context.Context) (keep, forget []*repo.Manifest, err error) {
+	all, err := p.r.Snapshots(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[string]*repo.Manifest{}
+	items := make([]Item, len(all))
+	for i, m := range all {
+		byID[m.ID] = m
+		items[i] = Item{ID: m.ID, Time: m.Time, Host: m.Host, Home: m.Home}
+	}
+	p.res.Decisions = Apply(p.opts.Policy, items, p.opts.GroupBy, p.opts.Now(), p.opts.Location)
+	for _, d := range p.res.Decisions {
+		if d.Keep {
+			keep = append(keep, byID[d.ID])
+			continue
+		}
+		forget = append(forget, byID[d.ID])
+		p.res.SnapshotsRemoved = append(p.res.SnapshotsRemoved, d.Item)
+	}
+	p.res.SnapshotsKept = len(keep)
+	return keep, forget, nil
+}
+
+// plan marks what the kept snapshots use and sweeps the index.
+func (p *pruner) plan(ctx context.Context, keep []*repo.Manifest) (*plan, error) {
+	used, bad, err := markUsed(ctx, p.r, keep, p.opts.Workers)
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%w: %d trees of kept snapshots cannot be read (first: %v); run `bbvault check`",
+			ErrPruneUnsafe, len(bad), bad[0].Err)
+	}
+	pl, err := makePlan(ctx, p.r, used, p.opts.MaxUnused)
+	if err != nil {
+		return nil, err
+	}
+	if pl.lost > 0 {
+		return nil, fmt.Errorf("%w: %d blobs that kept snapshots use are in no pack of the repository; run `bbvault check`",
+			ErrPruneUnsafe, pl.lost)
+	}
+	for _, name := range pl.junk {
+		p.log.Warn("object under data/ is not a pack; left alone", "object", name)
+	}
+	return pl, nil
+}
+
+func (p *pruner) describe(pl *plan) {
+	p.res.PacksDeleted = len(pl.remove)
+	p.res.UnreferencedPacks = len(pl.unreferenced)
+	p.res.PacksRepacked = len(pl.repack)
+	p.res.MissingPacks = len(pl.missing)
+	p.res.BytesBefore = pl.totalBytes
+	p.res.UnusedBytesLeft = pl.unusedLeft
+	for _, j := range pl.repack {
+		p.res.BlobsRepacked += len(j.Keep)
+	}
+}
+
+// execute carries the plan out, in the crash-safe order.
+func (p *pruner) execute(ctx context.Context, pl *plan, forget []*repo.Manifest) error {
+	for _, m := range forget {
+		if err := p.r.DeleteSnapshot(ctx, m.ID); err != nil {
+			return err
+		}
+		p.log.Info("forgot snapshot", "snapshot", m.ShortID(), "time", m.Time)
+	}
+	written, err := p.repack(ctx, pl.repack)
+	if err != nil {
+		return err
+	}
+	superseded, err := p.rewriteIndex(ctx, pl.gone(), written)
+	if err != nil {
+		return err
+	}
+	if err := p.r.DeleteIndexes(ctx, superseded); err != nil {
+		return err
+	}
+	p.res.IndexesDeleted = len(superseded)
+	return p.deletePacks(ctx, pl, written)
+}
+
+// repack copies the kept blobs of the chosen packs into new packs.
+func (p *pruner) repack(ctx context.Context, jobs []repackJob) ([]index.Pack, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	c := p.r.NewPackCopier()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.opts.Workers)
+	for _, j := range jobs {
+		g.Go(func() error { return c.Copy(gctx, j.Pack, j.Keep) })
+	}
+	if err := g.Wait(); err != nil {
+		c.Abort()
+		return nil, err
+	}
+	packs, err := c.Finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.res.PacksWritten = len(packs)
+	p.log.Info("repacked", "packs", len(jobs), "blobs", c.Stats().Blobs, "new_packs", len(packs))
+	return packs, nil
+}
+
+// deletePacks removes the unused, repacked and unreferenced packs, several
+// at once, and counts what that freed.
+func (p *pruner) deletePacks(ctx context.Context, pl *plan, written []index.Pack) error {
+	var victims []packRef
+	victims = append(victims, pl.remove...)
+	victims = append(victims, pl.unreferenced...)
+	for _, j := range pl.repack {
+		victims = append(victims, packRef{j.Pack.ID, j.Pack.Size})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.opts.Workers)
+	for _, v := range victims {
+		g.Go(func() error { return p.r.DeletePack(gctx, v.ID) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, v := range victims {
+		p.res.BytesFreed += v.Size
+	}
+	for _, w := range written {
+		p.res.BytesFreed -= w.Size
+	}
+	return nil
+}
+
+// idSet turns a list into a set.
+func idSet(ids []blob.ID) map[blob.ID]struct{} {
+	s := make(map[blob.ID]struct{}, len(ids))
+	for _, id := range ids {
+		s[id] = struct{}{}
+	}
+	return s
+}

@@ -103,6 +103,7 @@ func printSnapshotResult(g *globals, res *flow.Result) error {
 		"bytes_added": res.BytesAdded, "bytes_stored": res.StoredBytes,
 		"files_unchanged": m.Counts["files_unchanged"], "lock_window_ms": m.LockWindowMs,
 		"changed_during_read": len(res.Home.ChangedDuringRead), "skipped": len(res.Home.Warnings),
+		"timings_ms": m.Timings,
 	}
 	if len(m.Streams) > 0 {
 		out["db_bytes"] = m.Streams[0].Size
@@ -118,7 +119,9 @@ func printSnapshotResult(g *globals, res *flow.Result) error {
 	}
 	g.printf("  added:    %s new data (%s stored)\n", progress.Bytes(res.BytesAdded), progress.Bytes(res.StoredBytes))
 	if m.LockWindowMs > 0 {
-		g.printf("  lock window: %d ms\n", m.LockWindowMs)
+		t := m.Timings
+		g.printf("  lock window: %d ms (lock and drain %d ms, locked pass %d ms, database under the lock %d ms)\n",
+			m.LockWindowMs, t["lock_and_drain"], t["locked_pass"], t["database_under_lock"])
 	}
 	g.printf("  duration: %s\n", res.Duration.Round(time.Millisecond))
 	return nil

@@ -23,6 +23,7 @@ const progressEvery = 500 * time.Millisecond
 // rest of the database stream.
 func (rn *run) lockedFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.Stream, error) {
 	if rn.opts.Lock != nil {
+		t0 := rn.opts.Now()
 		root, st, err := rn.homePass(ctx, "pre-lock pass", prev)
 		if err != nil {
 			return nil, nil, err
@@ -32,6 +33,7 @@ func (rn *run) lockedFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.
 		if err := rn.w.Flush(ctx); err != nil {
 			return nil, nil, fmt.Errorf("upload the pre-lock pass: %w", err)
 		}
+		rn.phase("pre_lock", t0)
 	}
 	dctx, cancelDump := context.WithCancelCause(ctx)
 	defer cancelDump(nil)
@@ -61,10 +63,13 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 	release := func(bool) error { return nil }
 	stopReports := func() {}
 	if rn.opts.Lock != nil {
+		t0 := rn.opts.Now()
 		sess, err := rn.opts.Lock.Lock(ctx)
 		if err != nil {
 			return nil, err
 		}
+		rn.phase("lock_and_drain", t0)
+		rn.res.Bitbucket = sess.Info()
 		release = rn.releaser(ctx, sess, sess.LockedAt())
 		stopReports = rn.reportProgress(ctx, sess)
 		defer stopReports()
@@ -81,8 +86,10 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 	var g errgroup.Group
 	g.Go(func() error { return startDump(ctx) })
 	g.Go(func() error {
+		t0 := rn.opts.Now()
 		id, perr := rn.lockedHomePass(ctx, prev)
 		root = id
+		rn.phase("locked_pass", t0)
 		return perr
 	})
 	if err = g.Wait(); err != nil {
@@ -152,6 +159,7 @@ func (rn *run) startDump(ctx context.Context, g *errgroup.Group, gctx context.Co
 	if rn.opts.Database == nil {
 		return nil
 	}
+	t0 := rn.opts.Now()
 	dump, err := rn.opts.Database.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("start database dump: %w", err)
@@ -160,6 +168,7 @@ func (rn *run) startDump(ctx context.Context, g *errgroup.Group, gctx context.Co
 	if err := dump.Ready(ctx); err != nil {
 		return fmt.Errorf("database dump did not start: %w", err)
 	}
+	rn.dumpStarted, rn.dumpReady = t0, rn.opts.Now()
 	return nil
 }
 
@@ -175,5 +184,6 @@ func (rn *run) saveDump(ctx context.Context, dump Dump, out *repo.Stream) error 
 		return err
 	}
 	*out = repo.Stream{Name: "database", Size: res.Size, Blobs: res.Blobs, Meta: dump.Meta()}
+	rn.dbDone = rn.opts.Now()
 	return nil
 }

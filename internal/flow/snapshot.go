@@ -38,6 +38,10 @@ type Result struct {
 	PreLock     archiver.Stats
 	Duration    time.Duration
 	LockWindow  time.Duration
+	// Timings are the phases in milliseconds: pre_lock, lock_and_drain,
+	// locked_pass, database (to its end), total.
+	Timings   map[string]int64
+	Bitbucket map[string]string
 	BytesAdded  int64
 	StoredBytes int64
 }
@@ -64,6 +68,8 @@ type run struct {
 	start  time.Time
 	// progress counts the current home pass.
 	progress archiver.Progress
+	// dumpStarted, dumpReady and dbDone time the database dump.
+	dumpStarted, dumpReady, dbDone time.Time
 }
 
 // Snapshot takes one snapshot of the home (and, when configured, the
@@ -166,7 +172,8 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 		Time: rn.start, Host: rn.opts.Host, Home: rn.walker.Root(), Tree: root, Streams: streams,
 		Excludes: rn.walker.Filter().Patterns(), Version: rn.opts.Version, Tags: rn.opts.Tags,
 		Counts:       rn.counts(st, streams),
-		Timings:      map[string]int64{"total": rn.res.Duration.Milliseconds()},
+		Timings:      rn.timings(),
+		Bitbucket:    rn.res.Bitbucket,
 		LockWindowMs: rn.res.LockWindow.Milliseconds(),
 	}
 	if u, err := user.Current(); err == nil {
@@ -180,6 +187,23 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 	}
 	rn.res.Manifest = m
 	return &rn.res, nil
+}
+
+// phase records how long a phase took.
+func (rn *run) phase(name string, since time.Time) {
+	if rn.res.Timings == nil {
+		rn.res.Timings = map[string]int64{}
+	}
+	rn.res.Timings[name] = rn.opts.Now().Sub(since).Milliseconds()
+}
+
+func (rn *run) timings() map[string]int64 {
+	rn.phase("total", rn.start)
+	if !rn.dbDone.IsZero() {
+		rn.res.Timings["database_under_lock"] = rn.dumpReady.Sub(rn.dumpStarted).Milliseconds()
+		rn.res.Timings["database"] = rn.dbDone.Sub(rn.dumpStarted).Milliseconds()
+	}
+	return rn.res.Timings
 }
 
 func (rn *run) counts(st repo.WriterStats, streams []repo.Stream) map[string]int64 {

@@ -141,17 +141,22 @@ func claim(p index.Pack, size int64, used usedSet) (*repackJob, bool) {
 	return job, len(job.Keep) == len(p.Blobs)
 }
 
-// choose picks the partly used packs to repack.
+// choose picks the partly used packs to repack, most wasteful first, until
+// the unused bytes left are at most maxUnused of the packs that remain:
+// unused <= maxUnused * (used + unused).
 func (pl *plan) choose(partial []repackJob, maxUnused float64) {
 	sort.Slice(partial, func(i, j int) bool { return partial[i].Unused > partial[j].Unused })
-	var unused, size int64
+	unused, used := int64(0), pl.keptBytes
 	for _, j := range partial {
 		unused += j.Unused
-		size += j.Pack.Size
+		used += j.Pack.Size - j.Unused
 	}
-	allowed := int64(maxUnused * float64(pl.keptBytes+size))
+	allowed := int64(-1)
+	if maxUnused >= 0 && maxUnused < 1 {
+		allowed = int64(maxUnused / (1 - maxUnused) * float64(used))
+	}
 	for _, j := range partial {
-		if maxUnused >= 0 && unused > allowed {
+		if allowed >= 0 && unused > allowed {
 			pl.repack = append(pl.repack, j)
 			unused -= j.Unused
 			continue
@@ -162,9 +167,9 @@ func (pl *plan) choose(partial []repackJob, maxUnused float64) {
 	pl.unusedLeft = unused
 }
 
-// freedEstimate is what the plan frees, counting a repacked pack's unused
-// bytes (its new copy costs a header more, which this ignores).
-func (pl *plan) freedEstimate() int64 {
+// freedEstimate is what the plan frees. For repacked packs it assumes the
+// kept blobs fill new packs of packSize, each with its header.
+func (pl *plan) freedEstimate(packSize int) int64 {
 	var n int64
 	for _, p := range pl.remove {
 		n += p.Size
@@ -172,11 +177,26 @@ func (pl *plan) freedEstimate() int64 {
 	for _, p := range pl.unreferenced {
 		n += p.Size
 	}
+	kept := map[blob.Type]int64{}
 	for _, j := range pl.repack {
-		n += j.Unused
+		n += j.Pack.Size
+		for _, b := range j.Keep {
+			n -= int64(b.Length) + headerEntry
+			kept[j.Pack.Type] += int64(b.Length)
+		}
+	}
+	for _, bytes := range kept {
+		n -= headerFixed * ((bytes + int64(packSize) - 1) / int64(packSize))
 	}
 	return n
 }
+
+// Pack header sizes (docs/FORMAT.md): per blob type, ID and two lengths;
+// per pack a version byte, the seal's nonce and tag, and the length.
+const (
+	headerEntry = 1 + 32 + 4 + 4
+	headerFixed = 1 + 28 + 4
+)
 
 // gone lists every pack the index must stop naming.
 func (pl *plan) gone() []blob.ID {

@@ -96,7 +96,7 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	}
 	p.describe(pl)
 	if opts.DryRun {
-		p.res.BytesFreed = pl.freedEstimate()
+		p.res.BytesFreed = pl.freedEstimate(r.Config().PackSize)
 		return p.res, nil
 	}
 	return p.res, p.execute(ctx, pl, forget)

@@ -136,7 +136,7 @@ func checkLs(t *testing.T, v *vault, h *fixture.Home) {
 			t.Errorf("ls --json does not list %s", p)
 			continue
 		}
-		checkLsEntry(t, h, got[i], e)
+		checkLsEntry(t, got[i], e)
 		if !strings.Contains(human, p) {
 			t.Errorf("ls does not list %s:\n%s", p, human)
 		}
@@ -146,7 +146,7 @@ func checkLs(t *testing.T, v *vault, h *fixture.Home) {
 	}
 }
 
-func checkLsEntry(t *testing.T, h *fixture.Home, got lsEntry, e os.DirEntry) {
+func checkLsEntry(t *testing.T, got lsEntry, e os.DirEntry) {
 	fi, err := e.Info()
 	if err != nil {
 		t.Fatal(err)

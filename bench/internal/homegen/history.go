@@ -12,7 +12,7 @@ const (
 	initialBinary    = 0.5       // of the binary bytes: in the first commit; the rest are later versions
 	bytesPerCommt    = 160 << 10 // one commit in the history per this many bytes of repository
 	maxCommits       = 4000
-	objectsPerCommit = 7 // a small commit writes about this many objects (blobs and trees)
+	objectsPerCommit = 16 // a small commit writes about this many objects (blobs and deep trees)
 )
 
 // textFile is one source file: its path and the version of each block.

@@ -42,6 +42,9 @@ func (r *Repository) LoadBlob(ctx context.Context, id blob.ID, dst []byte) ([]by
 
 // loadAt reads one copy of a blob from its pack.
 func (r *Repository) loadAt(ctx context.Context, loc index.Location, dst []byte) ([]byte, error) {
+	if loc.Type == blob.Tree {
+		return r.loadTreeBlob(ctx, loc, dst)
+	}
 	stored, err := r.readRange(ctx, packName(loc.Pack), int64(loc.Offset), int64(loc.Length))
 	if err != nil {
 		return nil, fmt.Errorf("blob %s in pack %s: %w", loc.ID.Short(), loc.Pack, err)

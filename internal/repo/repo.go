@@ -26,6 +26,7 @@ type Repository struct {
 	idx    *index.DB
 	log    *slog.Logger
 	keyID  string
+	trees  *treePacks
 	Loader LoaderOptions
 }
 
@@ -121,7 +122,7 @@ func writeKey(ctx context.Context, be backend.Backend, master *crypto.Key, passw
 // Open opens the repository on be with password, and brings the index cache
 // in line with the repository's index objects.
 func Open(ctx context.Context, be backend.Backend, password []byte, opts OpenOptions) (*Repository, error) {
-	r := &Repository{be: be, log: opts.Logger, Loader: DefaultLoaderOptions()}
+	r := &Repository{be: be, log: opts.Logger, Loader: DefaultLoaderOptions(), trees: newTreePacks()}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}

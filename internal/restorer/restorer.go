@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
 	"bbvault/internal/archiver"
 	"bbvault/internal/blob"
 	"bbvault/internal/fsmeta"
@@ -25,8 +23,7 @@ type Options struct {
 	Target   string
 	Include  []string // restore only these paths (relative to the home) and what is below them
 	Meta     fsmeta.ApplyOptions
-	Workers  int // files written at once; default 4
-	Fetchers int // blobs fetched at once per file; default 4
+	Workers  int // pack ranges read at once; default 4
 	Progress *Progress
 	Logger   *slog.Logger
 }
@@ -57,7 +54,7 @@ type restorer struct {
 	r     *repo.Repository
 	opts  Options
 	log   *slog.Logger
-	g     *errgroup.Group
+	plan  *plan
 	links *fsmeta.HardlinkSet
 	dirs  []dirMeta
 
@@ -78,22 +75,19 @@ func Restore(ctx context.Context, r *repo.Repository, root blob.ID, opts Options
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
-	if opts.Fetchers <= 0 {
-		opts.Fetchers = 4
-	}
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
 	}
-	rs := &restorer{r: r, opts: opts, log: opts.Logger, links: fsmeta.NewHardlinkSet()}
+	rs := &restorer{r: r, opts: opts, log: opts.Logger, links: fsmeta.NewHardlinkSet(), plan: newPlan()}
 	if rs.log == nil {
 		rs.log = slog.New(slog.DiscardHandler)
 	}
-	var gctx context.Context
-	rs.g, gctx = errgroup.WithContext(ctx)
-	rs.g.SetLimit(opts.Workers)
-	err := rs.dir(gctx, root, "")
-	if werr := rs.g.Wait(); err == nil {
-		err = werr
+	// First the structure (directories, links, empty files) and the plan of
+	// which pack holds what; then the data, pack by pack; then directory
+	// metadata, deepest first.
+	err := rs.dir(ctx, root, "")
+	if err == nil {
+		err = rs.fill(ctx, rs.plan)
 	}
 	if err == nil {
 		err = rs.finishDirs()
@@ -182,8 +176,14 @@ func (rs *restorer) entry(ctx context.Context, n tree.Node, rel string) error {
 	if err != nil {
 		return err
 	}
-	rs.g.Go(func() error { return rs.file(ctx, f, n, rel) })
-	return nil
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", p, err)
+	}
+	t := &target{path: p, rel: rel, node: n}
+	if len(n.Content) == 0 {
+		return rs.finishFile(t)
+	}
+	return rs.plan.add(ctx, rs, t)
 }
 
 // finishDirs applies directory metadata deepest first, after every child

@@ -115,7 +115,7 @@ func TestSeveralProcessesOnOneFile(t *testing.T) {
 	errs := make([]error, procs)
 	for p := range procs {
 		wg.Go(func() {
-			cmd := exec.Command(exe, "-test.run=^TestChildWriter$")
+			cmd := exec.Command(exe)
 			cmd.Env = append(os.Environ(), childPathEnv+"="+path,
 				childProcEnv+"="+strconv.Itoa(p), childFilesEnv+"="+strconv.Itoa(filesEach))
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -132,29 +132,49 @@ func TestSeveralProcessesOnOneFile(t *testing.T) {
 	d := openTest(t, path)
 	s := mustStats(t, d)
 	shared := 5 // every child also adds idx-shared-0..4
-	if s.IndexFiles != procs*filesEach+shared {
-		t.Errorf("IndexFiles = %d, want %d", s.IndexFiles, procs*filesEach+shared)
+	if s.IndexFiles != procs*filesEach+shared || s.Blobs != procs*filesEach*400+shared*50 {
+		t.Errorf("after the children: %+v, want %d index files, %d blobs",
+			s, procs*filesEach+shared, procs*filesEach*400+shared*50)
 	}
 }
 
-// TestChildWriter is the body of a child process of
-// TestSeveralProcessesOnOneFile; run directly it does nothing.
-func TestChildWriter(t *testing.T) {
-	path := os.Getenv(childPathEnv)
-	if path == "" {
-		return
+// TestMain turns the test binary into a writer process when
+// TestSeveralProcessesOnOneFile starts it with the child environment.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(childPathEnv); path != "" {
+		if err := childWriter(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// childWriter adds index files of its own and index files every child adds,
+// reading in between, as a backup process sharing the cache would.
+func childWriter(path string) error {
 	p, err1 := strconv.Atoi(os.Getenv(childProcEnv))
 	n, err2 := strconv.Atoi(os.Getenv(childFilesEnv))
 	if err1 != nil || err2 != nil {
-		t.Fatalf("bad child environment: %v %v", err1, err2)
+		return fmt.Errorf("bad child environment: %v %v", err1, err2)
 	}
-	d := openTest(t, path)
+	ctx := context.Background()
+	d, err := Open(ctx, path, testRepo, Options{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
 	for i := range n {
-		mustAdd(t, d, fmt.Sprintf("idx-%d-%d", p, i), genPacks(fmt.Sprintf("%d-%d", p, i), 2, 200)...)
-		mustAdd(t, d, fmt.Sprintf("idx-shared-%d", i%5), genPacks(fmt.Sprintf("shared-%d", i%5), 1, 50)...)
-		if _, err := d.Lookup(context.Background(), idOf("shared-0 blob 0/0")); err != nil {
-			t.Fatal(err)
+		if err := d.AddIndexFile(ctx, fmt.Sprintf("idx-%d-%d", p, i), genPacks(fmt.Sprintf("%d-%d", p, i), 2, 200)); err != nil {
+			return err
+		}
+		if err := d.AddIndexFile(ctx, fmt.Sprintf("idx-shared-%d", i%5), genPacks(fmt.Sprintf("shared-%d", i%5), 1, 50)); err != nil {
+			return err
+		}
+		if _, err := d.Lookup(ctx, idOf("shared-0 blob 0/0")); err != nil {
+			return err
 		}
 	}
+	return nil
 }

@@ -21,6 +21,10 @@ func check(t testing.TB, r *repo.Repository, opts CheckOptions) *CheckResult {
 	return res
 }
 
+// fresh opens the repository again, as the next process would: the
+// fixture's own Repository keeps tree packs it read in memory.
+func fresh(f *fixture) *repo.Repository { return openRepo(f.t, f.be, f.t.TempDir()) }
+
 // onlyProblem returns the single problem of a check, failing otherwise.
 func onlyProblem(t testing.TB, res *CheckResult, kind string) Problem {
 	t.Helper()
@@ -81,8 +85,9 @@ func TestCheckReadDataNamesAFlippedByte(t *testing.T) {
 	loc := locationOf(t, f.r, node.Content[0])
 	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+40)
 
-	mustCheck(t, f.r, false) // the structure is intact
-	p := onlyProblem(t, check(t, f.r, CheckOptions{ReadData: true}), KindPackDamaged)
+	r := fresh(f)
+	mustCheck(t, r, false) // the structure is intact
+	p := onlyProblem(t, check(t, r, CheckOptions{ReadData: true}), KindPackDamaged)
 	if p.Pack != loc.Pack.String() || !slices.Equal(p.Blobs, []string{loc.ID.String()}) {
 		t.Errorf("problem names pack %s, blobs %v; want pack %s, blob %s", p.Pack, p.Blobs, loc.Pack, loc.ID)
 	}
@@ -100,7 +105,7 @@ func TestCheckReportsAMissingPackWithItsFiles(t *testing.T) {
 	if err := f.be.Delete(context.Background(), packObject(loc.Pack)); err != nil {
 		t.Fatal(err)
 	}
-	p := onlyProblem(t, check(t, f.r, CheckOptions{}), KindPackMissing)
+	p := onlyProblem(t, check(t, fresh(f), CheckOptions{}), KindPackMissing)
 	if p.Pack != loc.Pack.String() {
 		t.Errorf("problem names pack %s, want %s", p.Pack, loc.Pack)
 	}
@@ -127,8 +132,7 @@ func TestCheckReportsADamagedTreeAsADirectory(t *testing.T) {
 	loc := locationOf(t, f.r, dir.Subtree)
 	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+30)
 
-	res := check(t, f.r, CheckOptions{})
-	p := onlyProblem(t, res, KindTreeDamaged)
+	p := onlyProblem(t, check(t, fresh(f), CheckOptions{}), KindTreeDamaged)
 	if !slices.Equal(p.Blobs, []string{dir.Subtree.String()}) {
 		t.Errorf("problem names blobs %v, want the tree %s", p.Blobs, dir.Subtree)
 	}
@@ -147,7 +151,7 @@ func TestCheckReportsATruncatedPackAndADamagedManifest(t *testing.T) {
 	if err := f.be.Put(ctx, packObject(loc.Pack), bytes.NewReader(b[:len(b)-10]), int64(len(b)-10)); err != nil {
 		t.Fatal(err)
 	}
-	p := onlyProblem(t, check(t, f.r, CheckOptions{}), KindPackSize)
+	p := onlyProblem(t, check(t, fresh(f), CheckOptions{}), KindPackSize)
 	if p.Pack != loc.Pack.String() {
 		t.Errorf("problem names pack %s, want %s", p.Pack, loc.Pack)
 	}
@@ -155,7 +159,7 @@ func TestCheckReportsATruncatedPackAndADamagedManifest(t *testing.T) {
 	f2 := newFixture(t, mem.New(), 16)
 	s2 := history(f2, 2)
 	flipByte(t, f2.be, "snapshots/"+s2[0].ID, 20)
-	p = onlyProblem(t, check(t, f2.r, CheckOptions{}), KindSnapshotDamaged)
+	p = onlyProblem(t, check(t, fresh(f2), CheckOptions{}), KindSnapshotDamaged)
 	if p.Snapshot != s2[0].ID {
 		t.Errorf("problem names snapshot %s, want %s", p.Snapshot, s2[0].ID)
 	}

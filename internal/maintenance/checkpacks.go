@@ -75,7 +75,7 @@ func (c *checker) checkPack(ctx context.Context, p index.Pack, stored map[blob.I
 	case size != p.Size:
 		c.packProblem(p, KindPackSize, fmt.Sprintf("pack %s is %d bytes, the index says %d", p.ID, size, p.Size), allBlobs(p))
 		return nil
-	case false:
+	case c.opts.ReadData && c.opts.Subset.Has(p.ID):
 		return c.readPack(ctx, p)
 	}
 	header, err := c.r.ReadPackHeader(ctx, p.ID, size)

@@ -64,9 +64,11 @@ type Writer struct {
 	uploads   chan *packBuilder
 	inflight  chan struct{}
 
-	mu      sync.Mutex
-	open    map[blob.Type]*packBuilder
-	pending map[blob.ID]struct{}
+	mu        sync.Mutex
+	open      map[blob.Type]*packBuilder
+	knownOnce sync.Once
+	known     *index.IDSet
+	knownErr  error
 
 	idxMu    sync.Mutex
 	unlisted []index.Pack
@@ -99,7 +101,6 @@ func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer 
 		uploads:  make(chan *packBuilder),
 		inflight: make(chan struct{}, opts.InFlight),
 		open:     map[blob.Type]*packBuilder{},
-		pending:  map[blob.ID]struct{}{},
 	}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
 	w.g, w.ctx = errgroup.WithContext(w.ctx)
@@ -166,35 +167,37 @@ func (w *Writer) save(t blob.Type, data []byte) (blob.ID, bool, error) {
 // sealPool holds buffers for sealed blobs on their way into a pack.
 var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, chunk.MaxSize+64); return &b }}
 
-// claim reports whether the caller must store id: neither the repository's
-// index nor another worker of this writer has it.
+// claim reports whether the caller must store id: neither the repository
+// nor another worker of this writer has it. The repository's blob IDs are
+// loaded into memory once (an SQL query per chunk costs 100 times more).
 func (w *Writer) claim(id blob.ID) (bool, error) {
-	known, err := w.r.idx.Has(w.ctx, id)
+	known, err := w.knownSet()
 	if err != nil {
-		return false, fmt.Errorf("index lookup: %w", err)
+		return false, err
 	}
-	if known {
-		return false, nil
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, ok := w.pending[id]; ok {
-		return false, nil
-	}
-	w.pending[id] = struct{}{}
-	return true, nil
+	return known.Add(id), nil
+}
+
+// knownSet loads the set of blobs the repository holds, once; blobs this
+// writer stores are added to it as they are claimed.
+func (w *Writer) knownSet() (*index.IDSet, error) {
+	w.knownOnce.Do(func() {
+		w.known, w.knownErr = w.r.idx.KnownSet(w.ctx)
+		if w.knownErr != nil {
+			w.knownErr = fmt.Errorf("load the index: %w", w.knownErr)
+		}
+	})
+	return w.known, w.knownErr
 }
 
 // Has reports whether the repository or this writer (in a pack not yet
 // uploaded) holds the blob. A manifest written after Finish may name it.
 func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
-	w.mu.Lock()
-	_, ok := w.pending[id]
-	w.mu.Unlock()
-	if ok {
-		return true, nil
+	known, err := w.knownSet()
+	if err != nil {
+		return false, err
 	}
-	return w.r.idx.Has(ctx, id)
+	return known.Has(id), nil
 }
 
 // addToPack appends a sealed blob to the open pack of its type and hands the

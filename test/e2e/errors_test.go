@@ -27,9 +27,9 @@ func TestWrongPasswordIsExitCode4(t *testing.T) {
 	home := tinyHome(t)
 	v.snapshot("--home", home)
 	wrong := "not-the-" + v.env["BBVAULT_PASSWORD"]
+	target := filepath.Join(t.TempDir(), "r")
 	for _, args := range [][]string{
-		{"snapshots"}, {"ls", "latest"}, {"snapshot", "--home", home},
-		{"restore", "latest", "--target", filepath.Join(t.TempDir(), "r")},
+		{"snapshots"}, {"ls", "latest"}, {"snapshot", "--home", home}, {"restore", "latest", "--target", target},
 	} {
 		r := v.with(t, "BBVAULT_PASSWORD="+wrong).run(args...)
 		if r.code != exitPassword || !strings.Contains(strings.ToLower(r.stderr), "password") {
@@ -38,6 +38,9 @@ func TestWrongPasswordIsExitCode4(t *testing.T) {
 		if strings.Contains(r.stderr+r.stdout, wrong) {
 			t.Errorf("the password appears in bbvault's output: %v", r)
 		}
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("a restore refused for its password created the target %s (%v)", target, err)
 	}
 	r := v.with(t, "BBVAULT_PASSWORD=").run("snapshots")
 	if r.code != exitPassword || !strings.Contains(r.stderr, "BBVAULT_PASSWORD") {
@@ -102,5 +105,20 @@ func TestUsageErrorsAreExitCode2(t *testing.T) {
 	}
 	if _, err := os.Stat(v.env["BBVAULT_REPOSITORY"]); !os.IsNotExist(err) {
 		t.Errorf("a command refused for its usage created the repository directory (%v)", err)
+	}
+}
+
+func TestSnapshotOfAMissingHomeIsRefused(t *testing.T) {
+	v := localVault(t)
+	v.ok("init")
+	home := filepath.Join(t.TempDir(), "no-such-home")
+	r := v.run("snapshot", "--home", home)
+	if r.code == 0 || !strings.Contains(r.stderr, home) {
+		t.Errorf("snapshot of a missing home: want a failure naming %s: %v", home, r)
+	}
+	var list []struct{ ID string }
+	v.json(&list, "snapshots")
+	if len(list) != 0 {
+		t.Errorf("a snapshot of a missing home was written: %+v", list)
 	}
 }

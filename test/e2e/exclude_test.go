@@ -50,8 +50,8 @@ func TestExcludeOptions(t *testing.T) {
 		v.json(&before, "snapshots")
 		for _, args := range [][]string{{"--exclude", "!shared/data"}, {"--exclude", ""}, {"--exclude-repo", "0"}, {"--exclude-repo", "abc"}} {
 			r := v.run(append([]string{"snapshot", "--home", h.Root}, args...)...)
-			if r.code == 0 || !strings.Contains(r.stderr, args[0]) {
-				t.Errorf("snapshot %s %q: want a failure that names the option: %v", args[0], args[1], r)
+			if r.code != exitUsage || !strings.Contains(r.stderr, args[0]) {
+				t.Errorf("snapshot %s %q: want exit code %d (bad flags) and a message naming the option: %v", args[0], args[1], exitUsage, r)
 			}
 		}
 		var after []struct{ ID string }

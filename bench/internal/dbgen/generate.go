@@ -133,3 +133,12 @@ func databaseSize(ctx context.Context, conn *pgx.Conn) (int64, error) {
 	}
 	return size, nil
 }
+
+// TableNames lists the tables Generate creates.
+func TableNames() []string {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.name
+	}
+	return names
+}

@@ -33,15 +33,15 @@ type SnapshotOptions struct {
 
 // Result is a finished snapshot with the figures a user checks.
 type Result struct {
-	Manifest    *repo.Manifest
-	Home        archiver.Stats
-	PreLock     archiver.Stats
-	Duration    time.Duration
-	LockWindow  time.Duration
+	Manifest   *repo.Manifest
+	Home       archiver.Stats
+	PreLock    archiver.Stats
+	Duration   time.Duration
+	LockWindow time.Duration
 	// Timings are the phases in milliseconds: pre_lock, lock_and_drain,
 	// locked_pass, database (to its end), total.
-	Timings   map[string]int64
-	Bitbucket map[string]string
+	Timings     map[string]int64
+	Bitbucket   map[string]string
 	BytesAdded  int64
 	StoredBytes int64
 }

@@ -26,9 +26,10 @@ func run() int {
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	g := newGlobals(os.Stdout, os.Stderr, os.Getenv)
-	go watchSignals(sigs, cancel, &g.emergency)
+	watched := make(chan struct{})
+	go func() { defer close(watched); watchSignals(sigs, cancel, &g.emergency) }()
+	defer func() { signal.Stop(sigs); close(sigs); <-watched }()
 
 	root := newRootCommand(g)
 	err := root.ExecuteContext(ctx)

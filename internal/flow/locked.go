@@ -78,7 +78,12 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 				_ = release(false)
 				panic(p)
 			}
-			if uerr := release(false); uerr != nil && !errors.Is(err, uerr) {
+			uerr := release(false)
+			switch {
+			case err == nil:
+			case uerr == nil:
+				err = fmt.Errorf("%w (Bitbucket was unlocked)", err)
+			case !errors.Is(err, uerr):
 				err = errors.Join(err, uerr)
 			}
 		}()

@@ -98,8 +98,9 @@ func TestPruneKeepsWhatTheKeptSnapshotsUse(t *testing.T) {
 	if res.PacksDeleted+res.PacksRepacked == 0 {
 		t.Errorf("nothing deleted or repacked: %+v", res)
 	}
-	mustCheck(t, f.r, true)
-	if n := f.verifyRestore(f.r); n != 3 {
+	r := fresh(f)
+	mustCheck(t, r, true)
+	if n := f.verifyRestore(r); n != 3 {
 		t.Errorf("restored %d snapshots, want 3", n)
 	}
 	// A second prune with the same policy has nothing left to do.
@@ -144,8 +145,9 @@ func TestPruneMaxUnusedBoundsWhatStaysUnused(t *testing.T) {
 		case maxUnused == 0 && res.UnusedBytesLeft != 0:
 			t.Errorf("max-unused 0: %d bytes left unused", res.UnusedBytesLeft)
 		}
-		mustCheck(t, f.r, true)
-		f.verifyRestore(f.r)
+		r := fresh(f)
+		mustCheck(t, r, true)
+		f.verifyRestore(r)
 	}
 }
 
@@ -179,11 +181,12 @@ func TestPruneRemovesLeftoversOfInterruptedRuns(t *testing.T) {
 	if res.UnreferencedPacks != 1 || res.PacksDeleted+res.PacksRepacked == 0 {
 		t.Errorf("leftovers not removed: %+v", res)
 	}
-	c := mustCheck(t, f.r, true)
+	r := fresh(f)
+	c := mustCheck(t, r, true)
 	if c.UnreferencedPacks != 0 {
 		t.Errorf("%d unreferenced packs left", c.UnreferencedPacks)
 	}
-	f.verifyRestore(f.r)
+	f.verifyRestore(r)
 }
 
 func copyPackAsOrphan(t testing.TB, be backend.Backend, id blob.ID) {
@@ -265,8 +268,8 @@ func TestCacheFromBeforeAPruneElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCheck(t, b1, true)
 	b2 := openRepo(t, be, cacheB2)
+	mustCheck(t, b2, true)
 	restoreAndCompare(t, b2, m, digestTree(t, old.home))
 	f.verifyRestore(b2)
 }

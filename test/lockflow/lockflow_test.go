@@ -161,8 +161,8 @@ func TestSIGTERMDuringLockedPassUnlocks(t *testing.T) {
 	if f.bb.Locked() {
 		t.Fatalf("Bitbucket is still locked after SIGTERM; stderr:\n%s", stderr)
 	}
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Fatalf("stderr does not say the run was interrupted:\n%s", stderr)
+	if !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stderr.String(), "Bitbucket was unlocked") {
+		t.Fatalf("stderr does not say the run was interrupted and the instance unlocked:\n%s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(f.state, "bitbucket-lock.json")); !os.IsNotExist(err) {
 		t.Fatal("the unlock token is still recorded after a clean unlock")

@@ -12,5 +12,9 @@ func addCommands(root *cobra.Command, g *globals) {
 		newLsCommand(g),
 		newRestoreCommand(g),
 		newUnlockCommand(g),
+		newForgetCommand(g),
+		newPruneCommand(g),
+		newCheckCommand(g),
+		newUnlockRepoCommand(g),
 	)
 }

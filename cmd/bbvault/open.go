@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"bbvault/internal/backend"
 	"bbvault/internal/backend/location"
@@ -42,4 +46,59 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, func(), error
 		return nil, nil, err
 	}
 	return r, func() { r.Close(); be.Close() }, nil
+}
+
+// lockSpec says which repository lock a command takes: shared for snapshot,
+// restore, check and forget, exclusive for prune.
+type lockSpec struct {
+	exclusive bool
+	command   string        // shown to other processes: "prune", "snapshot"
+	wait      time.Duration // how long to wait for a conflicting lock to go
+}
+
+// registerLockWait adds --lock-wait to a command that locks the repository.
+func registerLockWait(f *pflag.FlagSet, d *time.Duration) {
+	f.DurationVar(d, "lock-wait", 0, "wait this long (e.g. 10m) for another process's conflicting repository lock to go, instead of failing at once")
+}
+
+// openLockedRepo opens the repository and takes its lock (which also syncs
+// the index cache again: a prune may have run since it was opened). Run the
+// command under the returned context: it is cancelled if the lock is lost.
+// The close function releases the lock, then the repository.
+func (g *globals) openLockedRepo(ctx context.Context, spec lockSpec) (context.Context, *repo.Repository, func(), error) {
+	r, closeRepo, err := g.openRepo(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	lock, err := r.LockWith(ctx, repo.LockOptions{Exclusive: spec.exclusive, Command: spec.command, Wait: spec.wait})
+	if err != nil {
+		closeRepo()
+		return nil, nil, nil, explainLocked(err)
+	}
+	release := func() {
+		if err := lock.Unlock(); err != nil {
+			g.log.Warn("could not remove the repository lock; `bbvault unlock-repo` removes it once stale", "error", err)
+		}
+		closeRepo()
+	}
+	return lock.Context(), r, release, nil
+}
+
+// explainLocked adds what to do to a lock conflict.
+func explainLocked(err error) error {
+	if !errors.Is(err, repo.ErrLocked) {
+		return err
+	}
+	return fmt.Errorf("%w\nwait for it to finish (or pass --lock-wait); if that process is gone (its host crashed), "+
+		"`bbvault unlock-repo --all` removes its lock; a lock not refreshed for %s is removed automatically",
+		err, repo.DefaultLockStaleAfter)
+}
+
+// lockLost replaces the error of work cancelled because the repository lock
+// was lost by that reason.
+func lockLost(lockCtx context.Context, err error) error {
+	if cause := context.Cause(lockCtx); err != nil && errors.Is(cause, repo.ErrLockLost) {
+		return fmt.Errorf("%w (stopped: %w)", cause, err)
+	}
+	return err
 }

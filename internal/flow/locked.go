@@ -64,8 +64,8 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 	stopReports := func() {}
 	if rn.opts.Lock != nil {
 		t0 := rn.opts.Now()
-		sess, err := rn.opts.Lock.Lock(ctx)
-		if err != nil {
+		var sess Session
+		if sess, err = rn.opts.Lock.Lock(ctx); err != nil {
 			return nil, err
 		}
 		rn.phase("lock_and_drain", t0)

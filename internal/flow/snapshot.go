@@ -143,7 +143,7 @@ func (rn *run) homePass(ctx context.Context, phase string, parent *blob.ID) (*bl
 		Walker: rn.walker, Parent: parent, Workers: rn.opts.Workers, Logger: rn.opts.Logger, Progress: p})
 	stop()
 	if err != nil {
-		return nil, st, fmt.Errorf("%s pass over %s: %w", phase, rn.walker.Root(), err)
+		return nil, st, fmt.Errorf("%s over %s: %w", phase, rn.walker.Root(), err)
 	}
 	return &root, st, nil
 }

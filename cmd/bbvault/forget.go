@@ -1,0 +1,70 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"bbvault/internal/repo"
+)
+
+type forgetOptions struct {
+	dryRun   bool
+	lockWait time.Duration
+}
+
+func newForgetCommand(g *globals) *cobra.Command {
+	var o forgetOptions
+	cmd := &cobra.Command{
+		Use:   "forget SNAPSHOT...",
+		Short: "Remove snapshots by ID; the next prune deletes the data only they used",
+		Long: `forget removes the named snapshots (ID prefixes, or "latest") from the repository. Their
+data stays until the next prune (bbvault prune --keep-all removes only unused data).
+To forget by a retention policy, use prune.
+
+forget takes a shared repository lock: it may run beside a snapshot, not beside a prune.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runForget(cmd, g, args, o) },
+	}
+	cmd.Flags().BoolVarP(&o.dryRun, "dry-run", "n", false, "only say which snapshots would be removed")
+	registerLockWait(cmd.Flags(), &o.lockWait)
+	return cmd
+}
+
+func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) error {
+	ctx, r, release, err := g.openLockedRepo(cmd.Context(), lockSpec{command: "forget", wait: o.lockWait})
+	if err != nil {
+		return err
+	}
+	defer release()
+	var found []*repo.Manifest
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		m, err := r.FindSnapshot(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if !seen[m.ID] {
+			seen[m.ID] = true
+			found = append(found, m)
+		}
+	}
+	removed := []map[string]any{}
+	for _, m := range found {
+		if !o.dryRun {
+			if err := r.DeleteSnapshot(ctx, m.ID); err != nil {
+				return lockLost(ctx, err)
+			}
+		}
+		removed = append(removed, map[string]any{"id": m.ID, "time": m.Time.Format(time.RFC3339Nano), "host": m.Host})
+		g.printf("%s snapshot %s (%s, %s)\n", map[bool]string{true: "would remove", false: "removed"}[o.dryRun],
+			m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
+	}
+	if g.jsonOut {
+		return g.printJSON(map[string]any{"dry_run": o.dryRun, "snapshots_removed": removed})
+	}
+	if !o.dryRun {
+		g.printf("run `bbvault prune --keep-all` (or your usual prune) to delete the data only they used\n")
+	}
+	return nil
+}

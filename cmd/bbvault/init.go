@@ -30,6 +30,9 @@ func runInit(cmd *cobra.Command, g *globals, o initOptions) error {
 	if o.packSizeMiB < repo.MinPackSize>>20 || o.packSizeMiB > repo.MaxPackSize>>20 {
 		return usagef("--pack-size %d: choose between %d and %d MiB", o.packSizeMiB, repo.MinPackSize>>20, repo.MaxPackSize>>20)
 	}
+	if err := g.requireRepo(); err != nil {
+		return err
+	}
 	pw, err := g.password(true)
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ func (g *globals) openBackend(ctx context.Context, create bool) (backend.Backend
 
 // openRepo opens the repository and its cache; the caller closes both.
 func (g *globals) openRepo(ctx context.Context) (*repo.Repository, func(), error) {
+	if err := g.requireRepo(); err != nil {
+		return nil, nil, err
+	}
 	pw, err := g.password(false)
 	if err != nil {
 		return nil, nil, err

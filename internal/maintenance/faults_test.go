@@ -48,7 +48,7 @@ func openFaulty(t *testing.T, be backend.Backend) *repo.Repository {
 // --read-data and every snapshot restores. A manifest never points at
 // missing data.
 func TestFaultsFailCleanly(t *testing.T) {
-	for seed := range uint64(4) {
+	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			store := mem.New()
 			f := newFixture(t, store, 20+seed)
@@ -56,7 +56,7 @@ func TestFaultsFailCleanly(t *testing.T) {
 			fb := faulty.New(store, seed, writeFaults(0.04)...)
 			r := openFaulty(t, fb)
 			failures := 0
-			for i := range 8 {
+			for i := range 6 {
 				f.mutate()
 				if err := faultyStep(t, f, r, i); err != nil {
 					failures++
@@ -66,7 +66,7 @@ func TestFaultsFailCleanly(t *testing.T) {
 				mustCheck(t, clean, true)
 				f.verifyRestore(clean)
 			}
-			t.Logf("%d of 8 steps failed; %d backend calls", failures, fb.Calls(faulty.OpAny))
+			t.Logf("%d of 6 steps failed; %d backend calls", failures, fb.Calls(faulty.OpAny))
 		})
 	}
 }

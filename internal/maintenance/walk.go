@@ -2,13 +2,17 @@ package maintenance
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"bbvault/internal/archiver"
+	"bbvault/internal/backend"
 	"bbvault/internal/blob"
+	"bbvault/internal/crypto"
 	"bbvault/internal/index"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
@@ -121,6 +125,9 @@ func (w *treeWalk) loadOne(ctx context.Context, id blob.ID) error {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		if !isDamage(err) {
+			return fmt.Errorf("read tree %s: %w", id.Short(), err)
+		}
 		w.fail(id, err)
 		return nil
 	}
@@ -152,4 +159,12 @@ func (w *treeWalk) fail(id blob.ID, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.errors = append(w.errors, TreeError{ID: id, Err: err})
+}
+
+// isDamage tells damage to the repository (a blob or pack missing, short
+// or corrupt) from a failure to reach it, which says nothing about the data.
+func isDamage(err error) bool {
+	return errors.Is(err, repo.ErrCorruptBlob) || errors.Is(err, repo.ErrBlobNotFound) ||
+		errors.Is(err, tree.ErrInvalid) || errors.Is(err, crypto.ErrAuth) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || backend.IsNotFound(err)
 }

@@ -62,7 +62,23 @@ consistency needs.`,
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	addCommands(root, g)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument errors usage errors (exit 2).
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageError{err.Error()}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // setup applies environment defaults and builds the logger.

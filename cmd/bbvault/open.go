@@ -24,6 +24,9 @@ func (g *globals) openBackend(ctx context.Context, create bool) (backend.Backend
 		open = location.Create
 	}
 	be, err := open(ctx, g.repo, opts)
+	if err != nil && !create && backend.IsNotFound(err) {
+		return nil, fmt.Errorf("%w (%w)", repo.ErrNotInitialized, err)
+	}
 	if err != nil {
 		return nil, withCode(exitBackend, fmt.Errorf("repository %s: %w", g.repo, err))
 	}

@@ -12,6 +12,7 @@ import (
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 	"bbvault/internal/restorer"
+	"bbvault/internal/tree"
 )
 
 type restoreOptions struct {
@@ -109,6 +110,14 @@ func (o restoreOptions) metaOptions() (fsmeta.ApplyOptions, error) {
 	return meta, nil
 }
 
+// rootNode turns the home's recorded metadata into a directory node.
+func rootNode(m *repo.RootMeta) *tree.Node {
+	if m == nil {
+		return nil
+	}
+	return &tree.Node{Kind: tree.Dir, Mode: m.Mode, UID: m.UID, GID: m.GID, User: m.User, Group: m.Group, MTime: m.MTime}
+}
+
 func restoreHome(ctx context.Context, g *globals, r *repo.Repository, m *repo.Manifest, o restoreOptions, meta fsmeta.ApplyOptions, out map[string]any) error {
 	if m.Tree == nil {
 		return errors.New("snapshot " + m.ShortID() + " holds no home directory")
@@ -125,15 +134,17 @@ func restoreHome(ctx context.Context, g *globals, r *repo.Repository, m *repo.Ma
 		return p.Files.Load(), p.Bytes.Load(), total, totalBytes
 	}))
 	st, err := restorer.Restore(ctx, r, *m.Tree, restorer.Options{Target: o.target, Include: o.include,
-		Meta: meta, Workers: o.workers, Progress: p, Logger: g.log})
+		Root: rootNode(m.Root), Meta: meta, Workers: o.workers, Progress: p, Logger: g.log})
 	stop()
-	out["files"], out["dirs"], out["bytes"], out["failed"] = st.Files, st.Dirs, st.Bytes, len(st.Failed)
+	out["files"], out["dirs"], out["bytes"], out["failed"] = st.Files+st.Hardlinks, st.Dirs, st.Bytes, len(st.Failed)
+	out["hardlinks"], out["symlinks"] = st.Hardlinks, st.Symlinks
 	if errors.Is(err, restorer.ErrDamaged) {
 		return withCode(exitIntegrity, err)
 	}
 	if err != nil {
 		return err
 	}
-	g.printf("home: %d files, %d directories, %s into %s\n", st.Files, st.Dirs, progress.Bytes(st.Bytes), o.target)
+	g.printf("home: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s\n",
+		st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), o.target)
 	return nil
 }

@@ -62,6 +62,10 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 	if o.home == "" {
 		return usagef("--home is required: the Bitbucket home directory (e.g. /var/atlassian/application-data/bitbucket)")
 	}
+	walk := homewalk.Options{Excludes: o.excludes, ExcludeRepos: o.excludeRepos, IncludeLogs: o.includeLogs, Logger: g.log}
+	if _, err := homewalk.NewFilter(walk); err != nil {
+		return usagef("%v", err)
+	}
 	lock, err := o.bb.locker(g)
 	if err != nil {
 		return err
@@ -76,8 +80,7 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 	}
 	defer closeRepo()
 	res, err := flow.Snapshot(ctx, r, flow.SnapshotOptions{
-		Home: o.home, Walk: homewalk.Options{Excludes: o.excludes, ExcludeRepos: o.excludeRepos,
-			IncludeLogs: o.includeLogs, Logger: g.log},
+		Home: o.home, Walk: walk,
 		Host: o.host, Tags: o.tags, Version: version, Workers: o.workers,
 		Display: g.display(), Logger: g.log, Lock: lock, Database: db,
 	})

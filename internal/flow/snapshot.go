@@ -179,6 +179,9 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 	if u, err := user.Current(); err == nil {
 		m.Username = u.Username
 	}
+	if e, err := rn.walker.Stat(""); err == nil {
+		m.Root = &repo.RootMeta{Mode: e.Mode, UID: e.UID, GID: e.GID, User: e.User, Group: e.Group, MTime: e.MTime}
+	}
 	if parent != nil {
 		m.Parent = parent.ID
 	}

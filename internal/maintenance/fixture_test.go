@@ -53,10 +53,16 @@ func newFixture(t testing.TB, be backend.Backend, seed uint64) *fixture {
 	if _, err := repo.Init(ctx, be, []byte(testPassword), repo.InitOptions{KDF: testKDF, PackSize: repo.MinPackSize}); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, be: be, home: t.TempDir(), rng: rand.New(rand.NewPCG(seed, 7)),
+	f := newHome(t, seed)
+	f.be, f.r = be, openRepo(t, be, t.TempDir())
+	return f
+}
+
+// newHome returns a fixture with a populated home and no repository.
+func newHome(t testing.TB, seed uint64) *fixture {
+	f := &fixture{t: t, home: t.TempDir(), rng: rand.New(rand.NewPCG(seed, 7)),
 		clock: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC),
 		want:  map[string]map[string]string{}, db: map[string]string{}}
-	f.r = openRepo(t, be, t.TempDir())
 	f.populate(60, 64<<10)
 	return f
 }

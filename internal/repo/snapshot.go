@@ -30,6 +30,7 @@ type Manifest struct {
 	Username     string            `json:"username,omitempty"`
 	Home         string            `json:"home,omitempty"`
 	Tree         *blob.ID          `json:"tree,omitempty"`
+	Root         *RootMeta         `json:"root,omitempty"`
 	Streams      []Stream          `json:"streams,omitempty"`
 	Excludes     []string          `json:"excludes,omitempty"`
 	Version      string            `json:"bbvault_version"`
@@ -39,6 +40,17 @@ type Manifest struct {
 	Timings      map[string]int64  `json:"timings_ms,omitempty"`
 	Bitbucket    map[string]string `json:"bitbucket,omitempty"`
 	LockWindowMs int64             `json:"lock_window_ms,omitempty"`
+}
+
+// RootMeta is the backed-up directory's own metadata, which a restore gives
+// to its target directory.
+type RootMeta struct {
+	Mode  uint32 `json:"mode"`
+	UID   uint32 `json:"uid"`
+	GID   uint32 `json:"gid"`
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
+	MTime int64  `json:"mtime_ns"`
 }
 
 // ShortID returns the first 8 hex digits of the snapshot ID.

@@ -21,7 +21,8 @@ import (
 // Options configure a restore.
 type Options struct {
 	Target   string
-	Include  []string // restore only these paths (relative to the home) and what is below them
+	Include  []string   // restore only these paths (relative to the home) and what is below them
+	Root     *tree.Node // metadata for the target directory itself (the home's own); nil leaves it
 	Meta     fsmeta.ApplyOptions
 	Workers  int // pack ranges read at once; default 4
 	Progress *Progress
@@ -91,6 +92,9 @@ func Restore(ctx context.Context, r *repo.Repository, root blob.ID, opts Options
 	}
 	if err == nil {
 		err = rs.finishDirs()
+	}
+	if err == nil && opts.Root != nil {
+		err = fsmeta.Apply(opts.Target, *opts.Root, opts.Meta)
 	}
 	return rs.result(err)
 }

@@ -148,7 +148,7 @@ func (b *bench) restores(ctx context.Context) {
 
 // verify checks a restored home and database against the source.
 func (b *bench) verify(ctx context.Context, home, db string, want map[string]dbgen.Fingerprint) string {
-	verdict := "home " + compareHomes(b.env.Home, home)
+	verdict := "home " + compareHomes(b.env.Home, home, sampleEvery)
 	got, err := dbgen.Fingerprints(ctx, b.pg.ConnString(db))
 	switch {
 	case err != nil:

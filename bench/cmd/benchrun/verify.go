@@ -12,8 +12,8 @@ import (
 	"bbvault/bench/internal/excludes"
 )
 
-// sampleEvery is how often a file's content is compared (every Nth file,
-// in path order); the others are compared by kind, mode and size.
+// sampleEvery is how often a file's content is compared (every Nth regular
+// file, in path order); the others are compared by kind, mode and size.
 const sampleEvery = 25
 
 // entry is what the check compares of one path.
@@ -69,8 +69,8 @@ func addEntry(out map[string]entry, path, rel string, d fs.DirEntry) error {
 
 // compareHomes checks a restored home against the source: the same paths
 // with the same kinds, modes, sizes and link targets, and the same content
-// for every sampleEvery-th file. It returns a short verdict.
-func compareHomes(src, restored string) string {
+// for every every-th regular file. It returns a short verdict.
+func compareHomes(src, restored string, every int) string {
 	want, err := listHome(src)
 	if err != nil {
 		return "check failed: " + err.Error()
@@ -87,7 +87,7 @@ func compareHomes(src, restored string) string {
 	if msg := compareEntries(want, got, paths); msg != "" {
 		return msg
 	}
-	sampled, msg := compareSample(src, restored, want, paths)
+	sampled, msg := compareSample(src, restored, want, paths, every)
 	if msg != "" {
 		return msg
 	}
@@ -114,10 +114,14 @@ func compareEntries(want, got map[string]entry, paths []string) string {
 	return ""
 }
 
-func compareSample(src, restored string, want map[string]entry, paths []string) (int, string) {
-	sampled := 0
-	for i, p := range paths {
-		if i%sampleEvery != 0 || !want[p].mode.IsRegular() {
+func compareSample(src, restored string, want map[string]entry, paths []string, every int) (int, string) {
+	sampled, regular := 0, 0
+	for _, p := range paths {
+		if !want[p].mode.IsRegular() {
+			continue
+		}
+		regular++
+		if (regular-1)%every != 0 {
 			continue
 		}
 		a, errA := fileHash(filepath.Join(src, p))

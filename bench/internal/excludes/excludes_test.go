@@ -1,6 +1,8 @@
 package excludes
 
 import (
+	"os"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -51,5 +53,24 @@ func TestResticPatterns(t *testing.T) {
 	got := ResticPatterns("/srv/home")
 	if !slices.Contains(got, "/srv/home/shared/plugins/.*") || !slices.Contains(got, "/srv/home/caches") {
 		t.Fatalf("restic patterns lack the anchored forms: %q", got)
+	}
+}
+
+// The DIY script carries its own copy of the list (it must run alone);
+// it must not drift.
+func TestDIYScriptExcludes(t *testing.T) {
+	data, err := os.ReadFile("../../diy-backup.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`--exclude=(\S+)`).FindAllStringSubmatch(string(data), -1) {
+		got = append(got, m[1])
+	}
+	want := Patterns()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("diy-backup.sh excludes %q, want %q", got, want)
 	}
 }

@@ -26,13 +26,6 @@ func cells(r Row) []string {
 
 // ratioCells are bbvault's figures divided by the peer's.
 func ratioCells(t, p Row) []string {
-	if !t.Ran() || !p.Ran() {
-		out := make([]string, len(columns))
-		for i := range out {
-			out[i] = "-"
-		}
-		return out
-	}
 	return []string{ratio(t.WallMs, p.WallMs), ratio(t.CPUMs, p.CPUMs), ratio(float64(t.MaxRSS), float64(p.MaxRSS)),
 		ratio(float64(t.Stored), float64(p.Stored)), ratio(float64(t.S3Objects), float64(p.S3Objects)),
 		ratio(float64(t.S3Requests), float64(p.S3Requests)), ratio(float64(t.Staging), float64(p.Staging)),
@@ -96,7 +89,7 @@ func ratioRows(res *Results, sc, dest string, tools []string) [][]string {
 	}
 	var rows [][]string
 	for _, peer := range tools {
-		if p, ok := res.Find(sc, peer, dest); ok && peer != "bbvault" {
+		if p, ok := res.Find(sc, peer, dest); ok && peer != "bbvault" && t.Ran() && p.Ran() {
 			rows = append(rows, append([]string{"bbvault/" + peer}, ratioCells(t, p)...))
 		}
 	}

@@ -46,7 +46,7 @@ func Open(dir string) (*Backend, error) {
 	fi, err := os.Stat(abs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("repository directory %s does not exist (\"bbvault init\" creates it)", abs)
+		return nil, fmt.Errorf("repository directory %s does not exist (\"bbvault init\" creates it): %w", abs, backend.ErrNotFound)
 	case err != nil:
 		return nil, fmt.Errorf("open repository directory: %w", translate(err))
 	case !fi.IsDir():

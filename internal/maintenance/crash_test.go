@@ -1,0 +1,117 @@
+package maintenance
+
+import (
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestKilledSnapshotsAndPrunesLeaveASoundRepository runs bbvault snapshot
+// and prune as child processes and kills them with SIGKILL at random
+// moments. After every round check --read-data must pass; at the end every
+// snapshot that exists restores exactly the home it was taken of, and one
+// more prune removes every leftover. BBVAULT_LONG_TESTS=1 runs 200 rounds.
+func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
+	rounds := 10
+	if os.Getenv("BBVAULT_LONG_TESTS") != "" {
+		rounds = 200
+	}
+	c := newCLI(t)
+	f := newHome(t, 50)
+	f.populate(300, 32<<10)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	states := map[string]map[string]string{}
+	k := &killer{c: c, rng: rng, took: map[string]time.Duration{}}
+	k.timed("snapshot", "snapshot", "--home", f.home)
+	k.record(states, digestTree(t, f.home))
+	k.timed("prune", "prune", "--keep", "5", "--max-unused", "0%")
+
+	killed := map[string]int{}
+	for i := range rounds {
+		f.mutate()
+		home := digestTree(t, f.home)
+		op, args := "snapshot", []string{"snapshot", "--home", f.home}
+		if i%3 == 2 {
+			op, args = "prune", []string{"prune", "--keep", "5", "--max-unused", "0%"}
+		}
+		if k.maybeKill(op, args...) {
+			killed[op]++
+		}
+		k.record(states, home)
+		if _, errOut, code := c.run("check", "--read-data"); code != 0 {
+			t.Fatalf("round %d: check --read-data after a %s failed with exit code %d:\n%s", i, op, code, errOut)
+		}
+	}
+	restored := 0
+	for _, id := range c.snapshotIDs() {
+		target, code, errOut := c.restore(id)
+		if code != 0 {
+			t.Fatalf("restore %s: exit code %d: %s", id[:8], code, errOut)
+		}
+		if got := digestTree(t, target); !sameFiles(got, states[id]) {
+			t.Fatalf("snapshot %s does not restore the home it was taken of", id[:8])
+		}
+		restored++
+	}
+	c.mustRun("prune", "--keep-all")
+	var res CheckResult
+	decodeJSON(t, c.mustRun("check", "--json"), &res)
+	if res.UnreferencedPacks != 0 {
+		t.Errorf("%d unreferenced packs left after a complete prune", res.UnreferencedPacks)
+	}
+	if restored == 0 {
+		t.Error("no snapshot survived to be restored")
+	}
+	t.Logf("%d rounds; killed %d snapshots and %d prunes; %d snapshots restored", rounds, killed["snapshot"], killed["prune"], restored)
+}
+
+// killer runs commands and kills them after a random share of the time
+// the same command took when it ran to the end.
+type killer struct {
+	c    *bbvaultCLI
+	rng  *rand.Rand
+	took map[string]time.Duration
+	seen []string
+}
+
+func (k *killer) timed(op string, args ...string) {
+	start := time.Now()
+	k.c.mustRun(args...)
+	k.took[op] = time.Since(start)
+}
+
+// maybeKill runs the command with SIGKILL after up to 1.5 times its usual
+// duration, and reports whether the kill came first.
+func (k *killer) maybeKill(op string, args ...string) bool {
+	delay := time.Duration(k.rng.Int64N(int64(k.took[op])*3/2 + 1))
+	start := time.Now()
+	killed := k.c.runKilled(delay, args...)
+	if !killed {
+		k.took[op] = (k.took[op] + time.Since(start)) / 2
+	}
+	return killed
+}
+
+// record maps the snapshots that appeared since the last call to home.
+func (k *killer) record(states map[string]map[string]string, home map[string]string) {
+	for _, id := range k.c.snapshotIDs() {
+		if !slices.Contains(k.seen, id) {
+			k.seen = append(k.seen, id)
+			states[id] = home
+		}
+	}
+}
+
+func sameFiles(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for p, d := range a {
+		if b[p] != d {
+			return false
+		}
+	}
+	return true
+}

@@ -238,17 +238,8 @@ func (w *Writer) queue(p *packBuilder) error {
 // usable. Call it while no SaveStream or SaveBlob is running: between the
 // pre-lock and the locked pass of a snapshot.
 func (w *Writer) Flush(ctx context.Context) error {
-	w.mu.Lock()
-	packs := make([]*packBuilder, 0, len(w.open))
-	for t, p := range w.open {
-		packs = append(packs, p)
-		delete(w.open, t)
-	}
-	w.mu.Unlock()
-	for _, p := range packs {
-		if err := w.queue(p); err != nil {
-			return err
-		}
+	if err := w.queueOpenPacks(); err != nil {
+		return err
 	}
 	w.queued.Wait()
 	if err := w.ctx.Err(); err != nil {
@@ -261,6 +252,11 @@ func (w *Writer) Flush(ctx context.Context) error {
 // worker has stopped, then closes the upload queue.
 func (w *Writer) flushOpenPacks() error {
 	defer close(w.uploads)
+	return w.queueOpenPacks()
+}
+
+// queueOpenPacks hands every partly filled pack to the uploaders.
+func (w *Writer) queueOpenPacks() error {
 	w.mu.Lock()
 	packs := make([]*packBuilder, 0, len(w.open))
 	for t, p := range w.open {

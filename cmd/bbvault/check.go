@@ -71,7 +71,11 @@ func runCheck(cmd *cobra.Command, g *globals, o checkOptions) error {
 		return err
 	}
 	if !res.OK() {
-		return withCode(exitIntegrity, fmt.Errorf("check found %d problems: the repository is damaged", len(res.Problems)))
+		what := fmt.Sprintf("%d problems", len(res.Problems))
+		if len(res.Problems) == 1 {
+			what = "1 problem"
+		}
+		return withCode(exitIntegrity, fmt.Errorf("check found %s: the repository is damaged", what))
 	}
 	return nil
 }

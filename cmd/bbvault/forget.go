@@ -49,6 +49,10 @@ func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) e
 			found = append(found, m)
 		}
 	}
+	verb := "removed"
+	if o.dryRun {
+		verb = "would remove"
+	}
 	removed := []map[string]any{}
 	for _, m := range found {
 		if !o.dryRun {
@@ -57,8 +61,7 @@ func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) e
 			}
 		}
 		removed = append(removed, map[string]any{"id": m.ID, "time": m.Time.Format(time.RFC3339Nano), "host": m.Host})
-		g.printf("%s snapshot %s (%s, %s)\n", map[bool]string{true: "would remove", false: "removed"}[o.dryRun],
-			m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
+		g.printf("%s snapshot %s (%s, %s)\n", verb, m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
 	}
 	if g.jsonOut {
 		return g.printJSON(map[string]any{"dry_run": o.dryRun, "snapshots_removed": removed})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"sync"
 
 	"bbvault/internal/blob"
@@ -84,6 +85,21 @@ func (k *Key) Seal(dst, plaintext, ad []byte) ([]byte, error) {
 	}
 	dst = append(dst, nonce[:]...)
 	return k.aead.Seal(dst, nonce[:], plaintext, ad), nil
+}
+
+// SealInPlace encrypts buf[start+NonceSize:] in place, filling the nonce at
+// buf[start:start+NonceSize], and returns buf with the tag appended: the same
+// layout as Seal without a second buffer.
+func (k *Key) SealInPlace(buf []byte, start int, ad []byte) ([]byte, error) {
+	k.init()
+	buf = slices.Grow(buf, k.aead.Overhead())
+	nonce := buf[start : start+NonceSize]
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("generate nonce: %w", err)
+	}
+	plain := buf[start+NonceSize:]
+	out := k.aead.Seal(plain[:0], nonce, plain, ad)
+	return buf[:start+NonceSize+len(out)], nil
 }
 
 // Open authenticates and decrypts a sealed message, appending the plaintext

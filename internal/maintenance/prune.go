@@ -14,6 +14,10 @@ import (
 	"bbvault/internal/repo"
 )
 
+// maxRepackers bounds the packs read for repacking at once: each holds up
+// to a few MiB in memory.
+const maxRepackers = 4
+
 // DefaultMaxUnused is the share of the repository that may stay unused
 // after a prune before partly used packs are repacked.
 const DefaultMaxUnused = 0.05
@@ -50,21 +54,21 @@ func (o *PruneOptions) defaults() {
 
 // PruneResult is what a prune did (or, dry, would do).
 type PruneResult struct {
-	DryRun            bool       `json:"dry_run"`
-	Decisions         []Decision `json:"-"`
-	SnapshotsRemoved  []Item     `json:"-"`
-	SnapshotsKept     int        `json:"snapshots_kept"`
-	PacksDeleted      int        `json:"packs_deleted"`      // unused packs the index listed
-	UnreferencedPacks int        `json:"unreferenced_packs"` // packs no index listed, deleted
-	PacksRepacked     int        `json:"packs_repacked"`
-	PacksWritten      int        `json:"packs_written"`
-	BlobsRepacked     int        `json:"blobs_repacked"`
-	IndexesWritten    int        `json:"index_objects_written"`
-	IndexesDeleted    int        `json:"index_objects_deleted"`
-	MissingPacks      int        `json:"missing_packs"` // listed, absent, dropped from the index
-	BytesBefore       int64      `json:"bytes_before"`
-	BytesFreed        int64      `json:"bytes_freed"`
-	UnusedBytesLeft   int64      `json:"unused_bytes_left"`
+	DryRun            bool
+	Decisions         []Decision
+	SnapshotsRemoved  []Item
+	SnapshotsKept     int
+	PacksDeleted      int // unused packs the index listed
+	UnreferencedPacks int // packs no index listed, deleted
+	PacksRepacked     int
+	PacksWritten      int
+	BlobsRepacked     int
+	IndexesWritten    int
+	IndexesDeleted    int
+	MissingPacks      int // listed, absent, dropped from the index
+	BytesBefore       int64
+	BytesFreed        int64
+	UnusedBytesLeft   int64
 }
 
 // ErrPruneUnsafe means prune stopped before deleting anything because it
@@ -136,10 +140,12 @@ func (p *pruner) decide(ctx context.Context) (keep, forget []*repo.Manifest, err
 
 // plan marks what the kept snapshots use and sweeps the index.
 func (p *pruner) plan(ctx context.Context, keep []*repo.Manifest) (*plan, error) {
+	start := time.Now()
 	used, bad, err := markUsed(ctx, p.r, keep, p.opts.Workers)
 	if err != nil {
 		return nil, err
 	}
+	p.log.Info("marked the blobs kept snapshots use", "snapshots", len(keep), "blobs", len(used), "duration", time.Since(start))
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("%w: %d trees of kept snapshots cannot be read (first: %v); run `bbvault check`",
 			ErrPruneUnsafe, len(bad), bad[0].Err)
@@ -155,6 +161,8 @@ func (p *pruner) plan(ctx context.Context, keep []*repo.Manifest) (*plan, error)
 	for _, name := range pl.junk {
 		p.log.Warn("object under data/ is not a pack; left alone", "object", name)
 	}
+	p.log.Info("swept the index", "delete", len(pl.remove), "repack", len(pl.repack),
+		"unreferenced", len(pl.unreferenced), "duration", time.Since(start))
 	return pl, nil
 }
 
@@ -190,6 +198,7 @@ func (p *pruner) execute(ctx context.Context, pl *plan, forget []*repo.Manifest)
 		return err
 	}
 	p.res.IndexesDeleted = len(superseded)
+	p.log.Info("rewrote the index", "written", p.res.IndexesWritten, "deleted", len(superseded))
 	return p.deletePacks(ctx, pl, written)
 }
 
@@ -200,7 +209,7 @@ func (p *pruner) repack(ctx context.Context, jobs []repackJob) ([]index.Pack, er
 	}
 	c := p.r.NewPackCopier()
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.opts.Workers)
+	g.SetLimit(min(p.opts.Workers, maxRepackers))
 	for _, j := range jobs {
 		g.Go(func() error { return c.Copy(gctx, j.Pack, j.Keep) })
 	}

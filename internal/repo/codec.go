@@ -48,19 +48,19 @@ func newCodec(key *crypto.Key, compression string) (*codec, error) {
 }
 
 // seal appends the stored form of plaintext to dst: nonce || GCM(flag ||
-// payload), with ad bound to it.
+// payload), with ad bound to it. Compression and encryption share dst: the
+// payload is compressed right after the nonce and encrypted in place.
 func (c *codec) seal(dst, plaintext, ad []byte) ([]byte, error) {
-	bp := c.scratch.Get().(*[]byte)
-	defer c.scratch.Put(bp)
-	buf := append((*bp)[:0], flagZstd)
+	start := len(dst)
+	dst = append(dst, make([]byte, crypto.NonceSize)...)
+	dst = append(dst, flagZstd)
 	if c.compress {
-		buf = c.enc.EncodeAll(plaintext, buf)
+		dst = c.enc.EncodeAll(plaintext, dst)
 	}
-	if !c.compress || len(buf)-1 >= len(plaintext) {
-		buf = append(append(buf[:0], flagRaw), plaintext...)
+	if !c.compress || len(dst)-start-crypto.NonceSize-1 >= len(plaintext) {
+		dst = append(append(dst[:start+crypto.NonceSize], flagRaw), plaintext...)
 	}
-	*bp = buf
-	return c.key.Seal(dst, buf, ad)
+	return c.key.SealInPlace(dst, start, ad)
 }
 
 // open reverses seal, appending the plaintext to dst.

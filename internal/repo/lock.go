@@ -158,12 +158,11 @@ func (r *Repository) LockWith(ctx context.Context, opts LockOptions) (*Lock, err
 	deadline := opts.Now().Add(opts.Wait)
 	for {
 		err := l.tryAcquire(ctx)
-		var locked *LockedError
-		if !errors.As(err, &locked) || !opts.Now().Before(deadline) {
-			if err != nil {
-				return nil, err
-			}
+		if err == nil {
 			break
+		}
+		if !errors.Is(err, ErrLocked) || !opts.Now().Before(deadline) {
+			return nil, err
 		}
 		if err := sleepCtx(ctx, min(jitter(lockRetryDelay), deadline.Sub(opts.Now()))); err != nil {
 			return nil, err

@@ -72,8 +72,12 @@ func (r *Repository) SnapshotIDs(ctx context.Context) ([]string, error) {
 }
 
 // readBlobsGap is the largest stretch of unwanted bytes ReadBlobs reads
-// through rather than starting another request.
-const readBlobsGap = 256 << 10
+// through rather than starting another request; readRunMax bounds what one
+// request brings into memory.
+const (
+	readBlobsGap = 256 << 10
+	readRunMax   = 4 << 20
+)
 
 // ReadBlobs reads the given blobs of one pack, joining neighbours into one
 // ranged request, and calls fn with each blob's verified plaintext or with
@@ -106,13 +110,14 @@ func (r *Repository) ReadBlobs(ctx context.Context, pack blob.ID, entries []inde
 	return nil
 }
 
-// runLength counts the leading entries close enough to share one request.
+// runLength counts the leading entries close enough to share one request
+// (at least one, however large).
 func runLength(sorted []index.BlobEntry) int {
 	end := int64(sorted[0].Offset) + int64(sorted[0].Length)
 	n := 1
 	for ; n < len(sorted); n++ {
 		off := int64(sorted[n].Offset)
-		if off-end > readBlobsGap {
+		if off-end > readBlobsGap || off+int64(sorted[n].Length)-int64(sorted[0].Offset) > readRunMax {
 			break
 		}
 		end = max(end, off+int64(sorted[n].Length))

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"sync"
 
 	"bbvault/internal/blob"
 	"bbvault/internal/chunk"
+	"bbvault/internal/crypto"
 	"bbvault/internal/index"
 )
 
@@ -29,23 +29,15 @@ type packBuilder struct {
 	blobs []index.BlobEntry
 }
 
-// packBufs recycles pack buffers: a snapshot fills thousands of them.
-var packBufs sync.Pool
-
-func newPackBuilder(t blob.Type, sizeHint int) *packBuilder {
-	buf, _ := packBufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
+// newPackBuilder starts a pack in buf. Data packs reserve their whole
+// target size at once (a blob never takes a pack past it, see addToPack);
+// tree packs are mostly small and grow as needed.
+func newPackBuilder(t blob.Type, buf *bytes.Buffer, target int) *packBuilder {
 	buf.Reset()
-	buf.Grow(sizeHint + chunk.MaxSize + 4096)
+	if t == blob.Data {
+		buf.Grow(max(target, chunk.MaxSize+crypto.Overhead+1) + 64<<10)
+	}
 	return &packBuilder{typ: t, buf: buf}
-}
-
-// release returns the buffer; the pack's bytes must not be used afterwards.
-func (p *packBuilder) release() {
-	packBufs.Put(p.buf)
-	p.buf = nil
 }
 
 func (p *packBuilder) add(id blob.ID, stored []byte, rawLen int) {
@@ -140,3 +132,6 @@ func (r *Repository) readRange(ctx context.Context, name string, off, n int64) (
 	}
 	return buf, nil
 }
+
+// release drops the pack's buffer without recycling it.
+func (p *packBuilder) release() { p.buf = nil }

@@ -21,6 +21,7 @@ type PackCopier struct {
 
 	mu    sync.Mutex
 	open  map[blob.Type]*packBuilder
+	free  []*bytes.Buffer // buffers of uploaded packs, for the next ones
 	done  []index.Pack
 	stats CopyStats
 }
@@ -76,31 +77,55 @@ func (c *PackCopier) copyRun(ctx context.Context, p index.Pack, run []index.Blob
 	return nil
 }
 
-// add appends one stored blob; a pack that reaches the target size is
-// uploaded by the caller's goroutine, outside the lock.
+// add appends one stored blob. A pack is closed before a blob would take
+// it past the target size (so its buffer never grows), and uploaded by the
+// caller's goroutine, outside the lock.
 func (c *PackCopier) add(ctx context.Context, t blob.Type, e index.BlobEntry, stored []byte) error {
 	c.mu.Lock()
+	var full *packBuilder
 	b := c.open[t]
+	if b != nil && b.size() > 0 && b.size()+len(stored) > c.r.cfg.PackSize {
+		full, b = b, nil
+	}
 	if b == nil {
-		b = newPackBuilder(t, c.r.cfg.PackSize)
+		b = c.newBuilder(t)
 		c.open[t] = b
 	}
 	b.add(e.ID, stored, int(e.RawLength))
 	c.stats.Blobs++
 	c.stats.StoredBytes += int64(len(stored))
-	full := b.size() >= c.r.cfg.PackSize
-	if full {
-		delete(c.open, t)
-	}
 	c.mu.Unlock()
-	if !full {
+	if full == nil {
 		return nil
 	}
-	return c.upload(ctx, b)
+	return c.upload(ctx, full)
+}
+
+// newBuilder reuses the buffer of an uploaded pack: fresh pack-sized
+// buffers cost more in page faults than copying the blobs does. Called with
+// c.mu held.
+func (c *PackCopier) newBuilder(t blob.Type) *packBuilder {
+	if n := len(c.free); n > 0 {
+		buf := c.free[n-1]
+		c.free = c.free[:n-1]
+		buf.Reset()
+		return &packBuilder{typ: t, buf: buf}
+	}
+	return &packBuilder{typ: t, buf: bytes.NewBuffer(make([]byte, 0, c.r.cfg.PackSize+copySlack))}
+}
+
+// copySlack is room beyond the target size for the header of a full pack.
+const copySlack = 64 << 10
+
+func (c *PackCopier) recycle(b *packBuilder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.free = append(c.free, b.buf)
+	b.buf = nil
 }
 
 func (c *PackCopier) upload(ctx context.Context, b *packBuilder) error {
-	defer b.release()
+	defer c.recycle(b)
 	data, pack, err := b.finish(c.r.codec)
 	if err != nil {
 		return err
@@ -136,6 +161,7 @@ func (c *PackCopier) Finish(ctx context.Context) ([]index.Pack, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.free = nil
 	return append([]index.Pack(nil), c.done...), nil
 }
 
@@ -148,6 +174,7 @@ func (c *PackCopier) Abort() {
 		b.release()
 		delete(c.open, t)
 	}
+	c.free = nil
 }
 
 // Stats returns the counters so far.

@@ -20,7 +20,7 @@ import (
 type WriterOptions struct {
 	Workers    int // hash/compress/encrypt workers; default GOMAXPROCS
 	Uploaders  int // concurrent pack uploads; default 2
-	InFlight   int // chunks held in memory at once; default 2*Workers+2
+	InFlight   int // chunks held in memory at once; default Workers+2
 	IndexEvery int // write an index object every this many packs; default 32
 }
 
@@ -32,7 +32,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 		o.Uploaders = 2
 	}
 	if o.InFlight <= 0 {
-		o.InFlight = 2*o.Workers + 2
+		// Each chunk in flight holds an 8 MiB buffer: enough to keep the
+		// workers busy beside the reader, and no more.
+		o.InFlight = o.Workers + 2
 	}
 	if o.IndexEvery <= 0 {
 		o.IndexEvery = 32
@@ -66,6 +68,8 @@ type Writer struct {
 
 	mu        sync.Mutex
 	open      map[blob.Type]*packBuilder
+	packBufs  chan *bytes.Buffer // buffers of uploaded packs, for reuse
+
 	knownOnce sync.Once
 	known     *index.IDSet
 	knownErr  error
@@ -100,6 +104,7 @@ func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer 
 		jobs:     make(chan *job, opts.Workers),
 		uploads:  make(chan *packBuilder),
 		inflight: make(chan struct{}, opts.InFlight),
+		packBufs: make(chan *bytes.Buffer, opts.Uploaders+1),
 		open:     map[blob.Type]*packBuilder{},
 	}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
@@ -165,7 +170,7 @@ func (w *Writer) save(t blob.Type, data []byte) (blob.ID, bool, error) {
 }
 
 // sealPool holds buffers for sealed blobs on their way into a pack.
-var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, chunk.MaxSize+64); return &b }}
+var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20+64); return &b }}
 
 // claim reports whether the caller must store id: neither the repository
 // nor another worker of this writer has it. The repository's blob IDs are
@@ -202,23 +207,45 @@ func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
 
 // addToPack appends a sealed blob to the open pack of its type and hands the
 // pack to an uploader once it reaches the target size.
+// A pack is closed before a blob would take it past the target size, so a
+// pack's buffer is allocated once, at the target size, and never regrows.
 func (w *Writer) addToPack(t blob.Type, id blob.ID, stored []byte, rawLen int) error {
 	w.mu.Lock()
+	var full *packBuilder
 	p := w.open[t]
+	if p != nil && p.size() > 0 && p.size()+len(stored) > w.r.cfg.PackSize {
+		full, p = p, nil
+	}
 	if p == nil {
-		p = newPackBuilder(t, w.r.cfg.PackSize)
+		p = w.newPack(t)
 		w.open[t] = p
 	}
 	p.add(id, stored, rawLen)
-	full := p.size() >= w.r.cfg.PackSize
-	if full {
-		delete(w.open, t)
-	}
 	w.mu.Unlock()
-	if !full {
+	if full == nil {
 		return nil
 	}
-	return w.queue(p)
+	return w.queue(full)
+}
+
+// newPack starts a pack, reusing a buffer of an uploaded one if there is one.
+func (w *Writer) newPack(t blob.Type) *packBuilder {
+	var buf *bytes.Buffer
+	select {
+	case buf = <-w.packBufs:
+	default:
+		buf = new(bytes.Buffer)
+	}
+	return newPackBuilder(t, buf, w.r.cfg.PackSize)
+}
+
+// recycle keeps an uploaded pack's buffer for the next pack, up to a few.
+func (w *Writer) recycle(p *packBuilder) {
+	select {
+	case w.packBufs <- p.buf:
+	default:
+	}
+	p.buf = nil
 }
 
 // queue hands a finished pack to the uploaders.
@@ -289,7 +316,7 @@ func (w *Writer) uploadPack(p *packBuilder) error {
 		return err
 	}
 	err = w.r.be.Put(w.ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data)))
-	p.release()
+	w.recycle(p)
 	if err != nil {
 		return fmt.Errorf("upload pack %s: %w", pack.ID.Short(), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -82,7 +83,7 @@ func (b *bench) makeWork() error {
 }
 
 func (b *bench) startS3(ctx context.Context) error {
-	if !contains(b.cfg.dests, "s3") {
+	if !slices.Contains(b.cfg.dests, "s3") {
 		return nil
 	}
 	var err error
@@ -200,13 +201,4 @@ func (b *bench) initTools(ctx context.Context) {
 			fmt.Fprintf(b.progress, "%s/%s: %s\n", t.Name(), t.Dest().Kind, b.broken[t])
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -60,12 +60,16 @@ func (b *bench) record(ctx context.Context, name string, t peer.Tool, fn func(pe
 		b.add(row)
 		return row
 	}
+	_, row.StoredBefore = b.stored(ctx, t)
 	reqs, windows := b.s3Count(), len(b.standin.LockWindows())
 	o := fn(t)
 	if o.Failed() {
 		row.NA = reason(o)
 	} else {
 		b.fill(ctx, &row, t, o, reqs, windows)
+		if name == report.Prune {
+			row.Verified = fmt.Sprintf("freed %s of %s", human(row.StoredBefore-row.Stored), human(row.StoredBefore))
+		}
 	}
 	b.checkUnlocked(ctx, &row)
 	b.add(row)
@@ -84,19 +88,26 @@ func (b *bench) fill(ctx context.Context, row *report.Row, t peer.Tool, o peer.O
 	if t.Dest().Kind == "s3" {
 		d := b.s3Count().Sub(reqs)
 		row.S3Requests, row.S3ByKind = d.Total, d.ByKind
-		objects, bytes, err := b.minio.Usage(ctx, t.Dest().Bucket)
-		row.S3Objects, row.Stored = objects, bytes
-		warnIf(b, err)
-	} else {
-		stored, _, err := measure.DirSize(t.LocalRepo())
-		row.Stored = stored
-		warnIf(b, err)
 	}
+	row.S3Objects, row.Stored = b.stored(ctx, t)
 	if dir := t.CacheDir(); dir != "" {
 		cache, _, err := measure.DirSize(dir)
 		row.Cache = cache
 		warnIf(b, err)
 	}
+}
+
+// stored sizes a tool's repository: its bucket (objects and bytes) or its
+// local directory (bytes).
+func (b *bench) stored(ctx context.Context, t peer.Tool) (objects, bytes int64) {
+	var err error
+	if t.Dest().Kind == "s3" {
+		objects, bytes, err = b.minio.Usage(ctx, t.Dest().Bucket)
+	} else {
+		bytes, _, err = measure.DirSize(t.LocalRepo())
+	}
+	warnIf(b, err)
+	return objects, bytes
 }
 
 // checkUnlocked replaces the stand-in if a tool left it locked, so the

@@ -8,7 +8,7 @@ import (
 // Budget constants of a repository's content.
 const (
 	binaryShare      = 0.55      // of a repository's bytes: binary assets (stored as is)
-	textRatio        = 3.0       // raw source bytes per byte of packed source, roughly
+	textRatio        = 3.3       // raw source bytes per byte of packed source, roughly
 	initialBinary    = 0.5       // of the binary bytes: in the first commit; the rest are later versions
 	bytesPerCommt    = 160 << 10 // one commit in the history per this many bytes of repository
 	maxCommits       = 4000

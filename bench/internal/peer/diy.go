@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,21 +75,16 @@ func (t *DIY) Snapshot(ctx context.Context, withDB bool) Outcome {
 	vals := keyValues(r.Stdout)
 	lock, err1 := strconv.ParseInt(vals["DIY_LOCK_NS"], 10, 64)
 	unlock, err2 := strconv.ParseInt(vals["DIY_UNLOCK_NS"], 10, 64)
-	if err1 != nil || err2 != nil || vals["DIY_ARCHIVE"] == "" {
-		o.Err = fmt.Errorf("diy-backup.sh did not report its lock, unlock and archive: %q", r.Stdout)
+	archive, err3 := strconv.ParseInt(vals["DIY_ARCHIVE_BYTES"], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil || vals["DIY_ARCHIVE"] == "" {
+		o.Err = fmt.Errorf("diy-backup.sh did not report its lock, unlock and archive (%v): %q", err, r.Stdout)
 		return o
 	}
-	o.Lock = time.Duration(unlock - lock)
-	t.last = vals["DIY_ARCHIVE"]
-	staged, _, err := measure.DirSize(t.staging())
-	o.Staging = staged
+	o.Lock, t.last = time.Duration(unlock-lock), vals["DIY_ARCHIVE"]
+	o.Info = map[string]any{"archive_bytes": archive}
+	o.Staging, _, o.Err = measure.DirSize(t.staging())
 	if t.dest.Kind == "s3" { // the archive was staged locally before its upload
-		archive, _ := strconv.ParseInt(vals["DIY_ARCHIVE_BYTES"], 10, 64)
 		o.Staging += archive
-	}
-	o.Info = map[string]any{"archive_bytes": vals["DIY_ARCHIVE_BYTES"]}
-	if err != nil {
-		o.Err = err
 	}
 	return o
 }
@@ -105,10 +101,7 @@ func (t *DIY) Restore(ctx context.Context, target, db string) Outcome {
 	o := Outcome{Result: r, RestoredHome: target}
 	staged, _, err := measure.DirSize(root)
 	o.Staging = staged
-	if err := os.RemoveAll(root); err != nil && o.Err == nil {
-		o.Err = err
-	}
-	if err != nil && o.Err == nil {
+	if err = errors.Join(err, os.RemoveAll(root)); err != nil && o.Err == nil {
 		o.Err = err
 	}
 	return o

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"bbvault/bench/internal/measure"
@@ -130,13 +129,4 @@ func (b base) run(ctx context.Context, env []string, capture bool, path string, 
 // bash runs a bash script (pipelines with pipefail) as one measured child.
 func (b base) bash(ctx context.Context, env []string, script string) measure.Result {
 	return b.run(ctx, env, false, "bash", "-o", "pipefail", "-e", "-c", script)
-}
-
-// firstLine shortens an error for a table cell.
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

@@ -28,19 +28,20 @@ type Row struct {
 	// NA says why there is no figure (the step does not exist or failed).
 	NA string `json:"na,omitempty"`
 
-	WallMs     float64          `json:"wall_ms"`
-	CPUMs      float64          `json:"cpu_ms"` // user + system of the child and what it waited for
-	MaxRSS     int64            `json:"max_rss_bytes"`
-	Stored     int64            `json:"stored_bytes"` // the repository (directory or bucket) after the step
-	S3Objects  int64            `json:"s3_objects,omitempty"`
-	S3Requests int64            `json:"s3_requests,omitempty"`
-	S3ByKind   map[string]int64 `json:"s3_requests_by_kind,omitempty"`
-	Staging    int64            `json:"staging_bytes"`          // local copies the step needed
-	Cache      int64            `json:"cache_bytes"`            // the tool's local cache after the step
-	LockMs     float64          `json:"lock_ms,omitempty"`      // the lock window, from the stand-in's record
-	ToolLockMs float64          `json:"tool_lock_ms,omitempty"` // the lock window the tool reported
-	Verified   string           `json:"verified,omitempty"`     // restore: what the check of the restored data found
-	Info       map[string]any   `json:"info,omitempty"`
+	WallMs       float64          `json:"wall_ms"`
+	CPUMs        float64          `json:"cpu_ms"` // user + system of the child and what it waited for
+	MaxRSS       int64            `json:"max_rss_bytes"`
+	Stored       int64            `json:"stored_bytes"`        // the repository (directory or bucket) after the step
+	StoredBefore int64            `json:"stored_before_bytes"` // the same, before the step
+	S3Objects    int64            `json:"s3_objects,omitempty"`
+	S3Requests   int64            `json:"s3_requests,omitempty"`
+	S3ByKind     map[string]int64 `json:"s3_requests_by_kind,omitempty"`
+	Staging      int64            `json:"staging_bytes"`          // local copies the step needed
+	Cache        int64            `json:"cache_bytes"`            // the tool's local cache after the step
+	LockMs       float64          `json:"lock_ms,omitempty"`      // the lock window, from the stand-in's record
+	ToolLockMs   float64          `json:"tool_lock_ms,omitempty"` // the lock window the tool reported
+	Verified     string           `json:"verified,omitempty"`     // restore: what the check of the restored data found
+	Info         map[string]any   `json:"info,omitempty"`
 }
 
 // Ran reports whether the row has figures.

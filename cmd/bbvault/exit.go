@@ -13,15 +13,16 @@ import (
 // Exit codes, documented in the README.
 const (
 	exitOK          = 0
-	exitFailure     = 1 // any other failure
-	exitUsage       = 2 // bad flags or arguments
-	exitNoRepo      = 3 // no repository at the location (run init), or init over an existing one
-	exitPassword    = 4 // wrong or missing password
-	exitBackend     = 5 // storage unreachable, permission denied, full
-	exitBitbucket   = 6 // Bitbucket refused or failed; the instance was unlocked
-	exitStillLocked = 7 // Bitbucket may still be locked: run `bbvault unlock`
-	exitDatabase    = 8 // pg_dump, pg_restore or the database failed
-	exitIntegrity   = 9 // check found damage, or restore met corrupt data
+	exitFailure     = 1  // any other failure
+	exitUsage       = 2  // bad flags or arguments
+	exitNoRepo      = 3  // no repository at the location (run init), or init over an existing one
+	exitPassword    = 4  // wrong or missing password
+	exitBackend     = 5  // storage unreachable, permission denied, full
+	exitBitbucket   = 6  // Bitbucket refused or failed; the instance was unlocked
+	exitStillLocked = 7  // Bitbucket may still be locked: run `bbvault unlock`
+	exitDatabase    = 8  // pg_dump, pg_restore or the database failed
+	exitIntegrity   = 9  // check found damage, or restore met corrupt data
+	exitRepoLocked  = 10 // another process holds a conflicting repository lock
 	exitInterrupted = 130
 )
 
@@ -71,6 +72,8 @@ func exitCode(err error) int {
 		return exitNoRepo
 	case errors.Is(err, crypto.ErrWrongPassword), errors.Is(err, errNoPassword):
 		return exitPassword
+	case errors.Is(err, repo.ErrLocked):
+		return exitRepoLocked
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
 	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):

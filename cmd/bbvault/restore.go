@@ -16,13 +16,14 @@ import (
 )
 
 type restoreOptions struct {
-	target  string
-	include []string
-	owner   string
-	numeric bool
-	workers int
-	dbOnly  bool
-	db      dbRestoreFlags
+	target   string
+	include  []string
+	owner    string
+	numeric  bool
+	workers  int
+	dbOnly   bool
+	lockWait time.Duration
+	db       dbRestoreFlags
 }
 
 func newRestoreCommand(g *globals) *cobra.Command {
@@ -47,6 +48,7 @@ or hold no tables). --db-only restores the database alone.`,
 	f.BoolVar(&o.numeric, "numeric-owner", false, "restore owners by numeric uid/gid, ignoring names")
 	f.IntVar(&o.workers, "workers", 4, "files written at once")
 	f.BoolVar(&o.dbOnly, "db-only", false, "restore the database only (needs --db-target)")
+	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
 	return cmd
 }
@@ -59,7 +61,7 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if err != nil {
 		return err
 	}
-	r, closeRepo, err := g.openRepo(ctx)
+	ctx, r, closeRepo, err := g.openLockedRepo(ctx, lockSpec{command: "restore", wait: o.lockWait})
 	if err != nil {
 		return err
 	}
@@ -72,12 +74,12 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	start := time.Now()
 	if !o.dbOnly {
 		if err := restoreHome(ctx, g, r, m, o, meta, out); err != nil {
-			return err
+			return lockLost(ctx, err)
 		}
 	}
 	if o.db.target != "" {
 		if err := restoreDatabase(ctx, g, r, m, o.db, out); err != nil {
-			return err
+			return lockLost(ctx, err)
 		}
 	}
 	out["duration_ms"] = time.Since(start).Milliseconds()

@@ -20,6 +20,7 @@ type snapshotOptions struct {
 	tags         []string
 	host         string
 	workers      int
+	lockWait     time.Duration
 	bb           bitbucketFlags
 	db           databaseFlags
 }
@@ -49,6 +50,7 @@ plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 	f.StringArrayVar(&o.tags, "tag", nil, "tag the snapshot (repeatable)")
 	f.StringVar(&o.host, "host", "", "host name recorded in the snapshot (default: this host's)")
 	f.IntVar(&o.workers, "read-workers", 4, "files read at once")
+	registerLockWait(f, &o.lockWait)
 	o.bb.register(f)
 	o.db.register(f)
 	return cmd
@@ -74,7 +76,7 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	r, closeRepo, err := g.openRepo(ctx)
+	ctx, r, closeRepo, err := g.openLockedRepo(ctx, lockSpec{command: "snapshot", wait: o.lockWait})
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 		Display: g.display(), Logger: g.log, Lock: lock, Database: db,
 	})
 	if err != nil {
-		return classifySnapshotError(err)
+		return classifySnapshotError(lockLost(ctx, err))
 	}
 	return printSnapshotResult(g, res)
 }

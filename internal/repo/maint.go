@@ -35,6 +35,7 @@ func (r *Repository) ListPacks(ctx context.Context) (packs map[blob.ID]int64, ju
 // DeletePack removes a pack object. Call it only once no index object lists
 // the pack any more.
 func (r *Repository) DeletePack(ctx context.Context, id blob.ID) error {
+	r.trees.drop(id)
 	if err := r.be.Delete(ctx, packName(id)); err != nil {
 		return fmt.Errorf("delete pack %s: %w", id, err)
 	}

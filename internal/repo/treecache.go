@@ -70,6 +70,16 @@ func (c *treePacks) account(id blob.ID, e *packEntry) {
 	}
 }
 
+// drop forgets a pack that is being deleted.
+func (c *treePacks) drop(id blob.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.packs[id]; ok {
+		c.size -= len(e.data)
+		delete(c.packs, id)
+	}
+}
+
 func (r *Repository) readWholePack(ctx context.Context, id blob.ID) ([]byte, error) {
 	oi, err := r.be.Stat(ctx, packName(id))
 	if err != nil {

@@ -68,6 +68,8 @@ type run struct {
 	start  time.Time
 	// progress counts the current home pass.
 	progress archiver.Progress
+	// estFiles and estBytes estimate the size of the next home pass.
+	estFiles, estBytes int64
 	// dumpStarted, dumpReady and dbDone time the database dump.
 	dumpStarted, dumpReady, dbDone time.Time
 }
@@ -92,6 +94,9 @@ func (rn *run) execute(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	parent := rn.findParent(ctx)
+	if parent != nil {
+		rn.estFiles, rn.estBytes = parent.Counts["files"], parent.Counts["bytes"]
+	}
 	rn.w = rn.r.NewWriter(ctx, rn.opts.Writer)
 	root, dbStreams, err := rn.passes(ctx, parent)
 	if err != nil {
@@ -136,8 +141,10 @@ func (rn *run) passes(ctx context.Context, parent *repo.Manifest) (*blob.ID, []r
 func (rn *run) homePass(ctx context.Context, phase string, parent *blob.ID) (*blob.ID, archiver.Stats, error) {
 	p := &rn.progress
 	*p = archiver.Progress{}
+	// The previous snapshot's size is the estimate for a percentage and ETA.
+	estFiles, estBytes := rn.estFiles, rn.estBytes
 	stop := rn.opts.Display.Start(ctx, phase, progress.Func(func() (int64, int64, int64, int64) {
-		return p.Files.Load(), p.Bytes.Load(), 0, 0
+		return p.Files.Load(), p.Bytes.Load(), estFiles, estBytes
 	}))
 	root, st, err := archiver.Archive(ctx, rn.r, rn.w, archiver.Options{
 		Walker: rn.walker, Parent: parent, Workers: rn.opts.Workers, Logger: rn.opts.Logger, Progress: p})
@@ -145,6 +152,7 @@ func (rn *run) homePass(ctx context.Context, phase string, parent *blob.ID) (*bl
 	if err != nil {
 		return nil, st, fmt.Errorf("%s over %s: %w", phase, rn.walker.Root(), err)
 	}
+	rn.estFiles, rn.estBytes = st.Files, st.BytesTotal
 	return &root, st, nil
 }
 

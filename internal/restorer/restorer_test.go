@@ -83,18 +83,22 @@ func TestDamagedPackFailsOnlyItsFiles(t *testing.T) {
 	r, be, root := snapshotDir(t, src)
 	var packs []string
 	be.List(ctx, "data/", func(oi backend.ObjectInfo) error { packs = append(packs, oi.Name); return nil })
-	damaged := ""
+	damaged, largest := "", 0
+	var data []byte
 	for _, name := range packs {
 		rc, _ := be.Get(ctx, name, 0, 0)
 		var buf bytes.Buffer
 		buf.ReadFrom(rc)
 		rc.Close()
-		if buf.Len() > 4<<20 && damaged == "" {
-			b := buf.Bytes()
-			b[1000] ^= 0x55
-			be.Put(ctx, name, bytes.NewReader(b), int64(len(b)))
-			damaged = name
+		if buf.Len() > largest {
+			damaged, largest, data = name, buf.Len(), buf.Bytes()
 		}
+	}
+	if largest > 1<<20 {
+		data[1000] ^= 0x55
+		be.Put(ctx, damaged, bytes.NewReader(data), int64(len(data)))
+	} else {
+		damaged = ""
 	}
 	if damaged == "" {
 		t.Fatal("no data pack large enough to damage")

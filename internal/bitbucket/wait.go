@@ -7,10 +7,14 @@ import (
 	"time"
 )
 
-// The drain poll starts at pollMin and doubles up to pollMax.
+// The drain poll asks every pollFast for the first fastPolls polls (a
+// drain usually takes well under two seconds, and every poll interval
+// missed is lock window), then starts at pollMin and doubles up to pollMax.
 const (
-	pollMin = 100 * time.Millisecond
-	pollMax = 2 * time.Second
+	pollFast  = 50 * time.Millisecond
+	fastPolls = 40
+	pollMin   = 100 * time.Millisecond
+	pollMax   = 2 * time.Second
 )
 
 // ErrDrainTimeout is returned (wrapped) by WaitDrained when the instance did
@@ -45,7 +49,7 @@ func (c *Client) WaitDrained(ctx context.Context, unlockToken string, timeout ti
 	wctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrDrainTimeout)
 	defer cancel()
 	var last Status
-	for wait := pollMin; ; wait = min(2*wait, pollMax) {
+	for n, wait := 0, pollMin; ; n++ {
 		st, err := c.Status(wctx, unlockToken)
 		if err != nil {
 			return last, c.waitError(ctx, wctx, timeout, last, err)
@@ -60,7 +64,11 @@ func (c *Client) WaitDrained(ctx context.Context, unlockToken string, timeout ti
 		case st.Drained():
 			return st, nil
 		}
-		if err := c.sleep(wctx, wait); err != nil {
+		pause := pollFast
+		if n >= fastPolls {
+			pause, wait = wait, min(2*wait, pollMax)
+		}
+		if err := c.sleep(wctx, pause); err != nil {
 			return last, c.waitError(ctx, wctx, timeout, last, err)
 		}
 	}

@@ -51,13 +51,13 @@ func TestWaitDrainedTimeout(t *testing.T) {
 	if took < timeout || took > timeout+500*time.Millisecond {
 		t.Errorf("WaitDrained gave up after %s, want about %s", took, timeout)
 	}
-	// Polls at 0, 100, 300 and 700ms: backoff, not a busy loop.
-	if polls < 3 || polls > 6 {
-		t.Errorf("%d polls in %s: want a handful with backoff", polls, timeout)
+	// A poll every 50ms at first: about 20 in a second, not a busy loop.
+	if polls < 10 || polls > 22 {
+		t.Errorf("%d polls in %s: want about one per 50ms", polls, timeout)
 	}
 }
 
-// The poll interval starts at 100ms and doubles to 2s.
+// The poll interval is 50ms for 40 polls, then starts at 100ms and doubles to 2s.
 func TestWaitDrainedBackoff(t *testing.T) {
 	var mu sync.Mutex
 	var waits []time.Duration
@@ -73,7 +73,7 @@ func TestWaitDrainedBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	polls := 0
 	_, err := c.WaitDrained(ctx, token, time.Minute, func(bitbucket.Status) {
-		if polls++; polls == 10 {
+		if polls++; polls == 50 {
 			cancel()
 		}
 	})
@@ -84,6 +84,12 @@ func TestWaitDrainedBackoff(t *testing.T) {
 	defer mu.Unlock()
 	want := 100 * time.Millisecond
 	for i, got := range waits {
+		if i < 40 {
+			if got != 50*time.Millisecond {
+				t.Fatalf("wait %d was %s, want 50ms (all: %v)", i, got, waits)
+			}
+			continue
+		}
 		if got != want {
 			t.Fatalf("wait %d was %s, want %s (all: %v)", i, got, want, waits)
 		}

@@ -64,3 +64,24 @@ func write(t *testing.T, root, rel, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestDiskNeededGrowsWithDestinations(t *testing.T) {
+	one, err := parseConfig([]string{"--profile", "full", "--dests", "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := parseConfig([]string{"--profile", "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diskNeeded(one) <= 3*one.homeBytes || diskNeeded(both) <= diskNeeded(one) {
+		t.Fatalf("disk needed: %d with one destination, %d with two", diskNeeded(one), diskNeeded(both))
+	}
+	huge, err := parseConfig([]string{"--home-size", "1000TiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkDisk(huge, t.TempDir()); err == nil || !strings.Contains(err.Error(), "--dests local") {
+		t.Fatalf("checkDisk for a 1000 TiB home: %v; want a refusal that says what to do", err)
+	}
+}

@@ -45,7 +45,7 @@ var profiles = map[string]profile{
 	// figures mean nothing.
 	"smoke": {home: "20MiB", db: "5MiB", repos: 6, loose: 400, prs: 100, history: 6, keep: 3},
 	// medium: the 1 GB / 50,000-file home, a 256 MiB database.
-	"medium": {home: "1GiB", db: "256MiB", repos: 100, loose: 5000, prs: 2600, history: 30, keep: 7},
+	"medium": {home: "1GiB", db: "256MiB", repos: 100, loose: 5300, prs: 2600, history: 30, keep: 7},
 	// full: the 3 GB home and 1 GB database.
 	"full": {home: "3GiB", db: "1GiB", repos: 200, loose: 2800, prs: 2600, history: 30, keep: 7},
 }
@@ -160,4 +160,20 @@ func (c config) summary() map[string]any {
 		"loose_objects": c.looseObjects, "pull_requests": c.pullRequests, "db_bytes": c.dbBytes,
 		"day_repos_percent": c.dayPercent, "drain_ms": c.drain.Milliseconds(), "history": c.history,
 		"keep": c.keep, "tools": c.tools, "dests": c.dests}
+}
+
+// suffix tells apart the tables of runs that left out tools or
+// destinations ("-local", "-s3-bbvault-restic"); "" for a whole run.
+func (c config) suffix() string {
+	var parts []string
+	if len(c.dests) < len(allDests) {
+		parts = append(parts, c.dests...)
+	}
+	if len(c.tools) < len(allTools) {
+		parts = append(parts, c.tools...)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "-" + strings.Join(parts, "-")
 }

@@ -103,7 +103,7 @@ func (b *bench) write(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	md := filepath.Join(b.cfg.out, "latest-"+b.cfg.profile+".md")
+	md := filepath.Join(b.cfg.out, "latest-"+b.cfg.profile+b.cfg.suffix()+".md")
 	if err := writeMarkdown(md, b.res, b.cfg); err != nil {
 		return err
 	}

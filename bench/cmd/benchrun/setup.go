@@ -67,6 +67,13 @@ func (b *bench) start(ctx context.Context) error {
 
 // makeWork creates the work directory (a fresh one unless --work names one).
 func (b *bench) makeWork() error {
+	where := b.cfg.work
+	if where == "" {
+		where = os.TempDir()
+	}
+	if err := checkDisk(b.cfg, where); err != nil {
+		return err
+	}
 	if b.cfg.work == "" {
 		dir, err := os.MkdirTemp("", "bbvault-bench-")
 		if err != nil {

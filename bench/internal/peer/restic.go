@@ -90,7 +90,10 @@ func (t *Restic) Restore(ctx context.Context, target, db string) Outcome {
 
 // Prune implements Tool.
 func (t *Restic) Prune(ctx context.Context, keep int) Outcome {
-	return Outcome{Result: t.run(ctx, t.environ(), false, "restic", "forget", "--quiet", "--keep-last", strconv.Itoa(keep), "--prune")}
+	// One group for the home and database snapshots, as bbvault keeps the
+	// newest snapshots whatever they hold.
+	return Outcome{Result: t.run(ctx, t.environ(), false, "restic", "forget", "--quiet", "--group-by", "host",
+		"--keep-last", strconv.Itoa(keep), "--prune")}
 }
 
 var _ Tool = (*Restic)(nil)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -15,6 +16,12 @@ import (
 var version = "dev"
 
 func main() {
+	// A backup streams gigabytes through short-lived buffers: collecting
+	// more often keeps the peak memory close to what is really in use, for
+	// no measurable time. GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	os.Exit(run())
 }
 

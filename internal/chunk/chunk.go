@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -36,42 +37,69 @@ func ValidatePol(p Pol) error {
 	return nil
 }
 
-var bufPool = sync.Pool{New: func() any {
-	b := make([]byte, MaxSize)
-	return &b
-}}
+// Buffers is a bounded set of chunk buffers of MaxSize bytes. Get blocks
+// until one is free, so the memory held by chunks in flight is fixed: no
+// churn of 8 MiB allocations for the garbage collector to chase.
+type Buffers struct {
+	free chan *[]byte
+}
 
-// Buffer is a chunk's bytes in a pooled buffer.
+// NewBuffers returns a set of n buffers, allocated on first use.
+func NewBuffers(n int) *Buffers {
+	b := &Buffers{free: make(chan *[]byte, n)}
+	for range n {
+		b.free <- nil
+	}
+	return b
+}
+
+// get waits for a free buffer.
+func (b *Buffers) get(ctx context.Context) (*[]byte, error) {
+	select {
+	case p := <-b.free:
+		if p == nil {
+			buf := make([]byte, 0, MaxSize)
+			p = &buf
+		}
+		return p, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// Buffer is a chunk's bytes in a buffer of a Buffers set.
 type Buffer struct {
 	Data []byte
 	buf  *[]byte
+	set  *Buffers
 }
 
-// Release returns the buffer to the pool; Data must not be used afterwards.
+// Release returns the buffer to its set; Data must not be used afterwards.
 func (b *Buffer) Release() {
 	if b.buf != nil {
-		bufPool.Put(b.buf)
+		b.set.free <- b.buf
 		b.buf, b.Data = nil, nil
 	}
 }
 
 // Splitter yields the chunks of one stream.
 type Splitter struct {
-	c *chunker.Chunker
+	c    *chunker.Chunker
+	bufs *Buffers
 }
 
 // chunkers recycles chunkers and their 512 KiB read buffers: a home of
 // 100,000 small files would otherwise allocate one per file.
 var chunkers sync.Pool
 
-// NewSplitter returns a splitter reading r with polynomial pol. Close it to
-// recycle its buffers.
-func NewSplitter(r io.Reader, pol Pol) *Splitter {
+// NewSplitter returns a splitter reading r with polynomial pol, putting
+// chunks in buffers from bufs. Close it to recycle its read buffer.
+func NewSplitter(r io.Reader, pol Pol, bufs *Buffers) *Splitter {
 	if c, ok := chunkers.Get().(*chunker.Chunker); ok {
 		c.Reset(r, pol)
-		return &Splitter{c: c}
+		return &Splitter{c: c, bufs: bufs}
 	}
-	return &Splitter{c: chunker.New(r, pol)}
+	return &Splitter{c: chunker.New(r, pol), bufs: bufs}
 }
 
 // Close recycles the splitter; it must not be used afterwards.
@@ -83,17 +111,20 @@ func (s *Splitter) Close() {
 	}
 }
 
-// Next returns the next chunk in a pooled buffer, or io.EOF after the last.
-// Errors from the underlying reader are returned as they are (wrapped).
-func (s *Splitter) Next() (*Buffer, error) {
-	bp := bufPool.Get().(*[]byte)
+// Next returns the next chunk, waiting for a free buffer, or io.EOF after
+// the last. Errors from the underlying reader are returned wrapped.
+func (s *Splitter) Next(ctx context.Context) (*Buffer, error) {
+	bp, err := s.bufs.get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.c.Next((*bp)[:0])
 	if err != nil {
-		bufPool.Put(bp)
+		s.bufs.free <- bp
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("read stream: %w", err)
 	}
-	return &Buffer{Data: c.Data, buf: bp}, nil
+	return &Buffer{Data: c.Data, buf: bp, set: s.bufs}, nil
 }

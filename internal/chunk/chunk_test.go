@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -24,10 +25,10 @@ func seeded(n int, seed uint64) []byte {
 
 func split(t testing.TB, data []byte) [][]byte {
 	t.Helper()
-	s := NewSplitter(bytes.NewReader(data), testPol)
+	s := NewSplitter(bytes.NewReader(data), testPol, NewBuffers(1))
 	var out [][]byte
 	for {
-		b, err := s.Next()
+		b, err := s.Next(context.Background())
 		if errors.Is(err, io.EOF) {
 			return out
 		}
@@ -107,8 +108,8 @@ func TestInsertionShiftsOnlyNearbyChunks(t *testing.T) {
 
 func TestReaderErrorIsReturned(t *testing.T) {
 	boom := errors.New("disk read error")
-	s := NewSplitter(io.MultiReader(bytes.NewReader(seeded(1000, 3)), errReader{boom}), testPol)
-	_, err := s.Next()
+	s := NewSplitter(io.MultiReader(bytes.NewReader(seeded(1000, 3)), errReader{boom}), testPol, NewBuffers(1))
+	_, err := s.Next(context.Background())
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the reader's error", err)
 	}
@@ -121,10 +122,11 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 func BenchmarkSplit(b *testing.B) {
 	data := seeded(64<<20, 9)
 	b.SetBytes(int64(len(data)))
+	bufs := NewBuffers(1)
 	for b.Loop() {
-		s := NewSplitter(bytes.NewReader(data), testPol)
+		s := NewSplitter(bytes.NewReader(data), testPol, bufs)
 		for {
-			c, err := s.Next()
+			c, err := s.Next(context.Background())
 			if err != nil {
 				break
 			}

@@ -72,7 +72,7 @@ func (w *Writer) writeIndexLocked(ctx context.Context) error {
 	if _, err := w.r.SaveIndex(ctx, w.unlisted, nil); err != nil {
 		return err
 	}
-	w.unlisted = nil
+	w.unlisted, w.unlistedBlobs = nil, 0
 	return nil
 }
 

@@ -21,7 +21,7 @@ type StreamResult struct {
 // goroutine reads and chunks; workers hash, compress and encrypt beside it.
 // Memory is bounded by the writer's in-flight limit, whatever rd's length.
 func (w *Writer) SaveStream(ctx context.Context, rd io.Reader) (StreamResult, error) {
-	sp := chunk.NewSplitter(rd, w.r.cfg.ChunkerPol)
+	sp := chunk.NewSplitter(rd, w.r.cfg.ChunkerPol, w.bufs)
 	defer sp.Close()
 	var res StreamResult
 	var queue []*job
@@ -56,7 +56,7 @@ func (w *Writer) nextJob(ctx context.Context, sp *chunk.Splitter) (*job, error) 
 	case <-w.ctx.Done():
 		return nil, w.failure()
 	}
-	b, err := sp.Next()
+	b, err := sp.Next(w.ctx) // never waits: the in-flight slot holds a buffer
 	if err != nil {
 		<-w.inflight
 		return nil, err
@@ -103,7 +103,8 @@ func (w *Writer) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.I
 	if err := w.ctx.Err(); err != nil {
 		return blob.ID{}, w.failure()
 	}
-	id, _, err := w.save(t, data)
+	var scratch []byte
+	id, _, err := w.save(t, data, &scratch)
 	if err != nil {
 		return id, fmt.Errorf("save %s blob: %w", t, err)
 	}

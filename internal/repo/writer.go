@@ -65,17 +65,19 @@ type Writer struct {
 	closeOnce sync.Once
 	uploads   chan *packBuilder
 	inflight  chan struct{}
+	bufs      *chunk.Buffers
 
-	mu        sync.Mutex
-	open      map[blob.Type]*packBuilder
-	packBufs  chan *bytes.Buffer // buffers of uploaded packs, for reuse
+	mu       sync.Mutex
+	open     map[blob.Type]*packBuilder
+	packBufs chan *bytes.Buffer // buffers of uploaded packs, for reuse
 
 	knownOnce sync.Once
 	known     *index.IDSet
 	knownErr  error
 
-	idxMu    sync.Mutex
-	unlisted []index.Pack
+	idxMu         sync.Mutex
+	unlisted      []index.Pack
+	unlistedBlobs int
 
 	// queued counts packs handed to the uploaders and not yet indexed.
 	queued sync.WaitGroup
@@ -104,6 +106,7 @@ func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer 
 		jobs:     make(chan *job, opts.Workers),
 		uploads:  make(chan *packBuilder),
 		inflight: make(chan struct{}, opts.InFlight),
+		bufs:     chunk.NewBuffers(opts.InFlight),
 		packBufs: make(chan *bytes.Buffer, opts.Uploaders+1),
 		open:     map[blob.Type]*packBuilder{},
 	}
@@ -126,8 +129,9 @@ func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer 
 // first failure cancels the writer at once.
 func (w *Writer) work() error {
 	var first error
+	var scratch []byte // this worker's buffer for sealed blobs
 	for j := range w.jobs {
-		res := w.process(j)
+		res := w.process(j, &scratch)
 		j.buf.Release()
 		<-w.inflight
 		j.done <- res
@@ -139,16 +143,17 @@ func (w *Writer) work() error {
 	return first
 }
 
-func (w *Writer) process(j *job) jobResult {
+func (w *Writer) process(j *job, scratch *[]byte) jobResult {
 	if err := w.ctx.Err(); err != nil {
 		return jobResult{err: w.failure()}
 	}
-	id, isNew, err := w.save(j.typ, j.buf.Data)
+	id, isNew, err := w.save(j.typ, j.buf.Data, scratch)
 	return jobResult{id: id, isNew: isNew, err: err}
 }
 
-// save stores one blob unless the repository (or this writer) has it.
-func (w *Writer) save(t blob.Type, data []byte) (blob.ID, bool, error) {
+// save stores one blob unless the repository (or this writer) has it,
+// sealing it in *scratch (grown as needed and kept by the caller).
+func (w *Writer) save(t blob.Type, data []byte, scratch *[]byte) (blob.ID, bool, error) {
 	id := w.r.key.ID(data)
 	w.stats.blobs.Add(1)
 	w.stats.raw.Add(int64(len(data)))
@@ -156,21 +161,16 @@ func (w *Writer) save(t blob.Type, data []byte) (blob.ID, bool, error) {
 	if err != nil || !claimed {
 		return id, false, err
 	}
-	bp := sealPool.Get().(*[]byte)
-	defer sealPool.Put(bp)
-	stored, err := w.r.codec.seal((*bp)[:0], data, id[:])
+	stored, err := w.r.codec.seal((*scratch)[:0], data, id[:])
 	if err != nil {
 		return id, false, err
 	}
-	*bp = stored
+	*scratch = stored
 	w.stats.newBlobs.Add(1)
 	w.stats.newRaw.Add(int64(len(data)))
 	w.stats.stored.Add(int64(len(stored)))
 	return id, true, w.addToPack(t, id, stored, len(data))
 }
-
-// sealPool holds buffers for sealed blobs on their way into a pack.
-var sealPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20+64); return &b }}
 
 // claim reports whether the caller must store id: neither the repository
 // nor another worker of this writer has it. The repository's blob IDs are
@@ -329,11 +329,17 @@ func (w *Writer) packDone(p index.Pack) error {
 	w.idxMu.Lock()
 	defer w.idxMu.Unlock()
 	w.unlisted = append(w.unlisted, p)
-	if len(w.unlisted) < w.opts.IndexEvery {
+	w.unlistedBlobs += len(p.Blobs)
+	if len(w.unlisted) < w.opts.IndexEvery && w.unlistedBlobs < maxIndexBlobs {
 		return nil
 	}
 	return w.writeIndexLocked(w.ctx)
 }
+
+// maxIndexBlobs keeps index objects small: a home of small files puts
+// thousands of blobs in each pack, and one index object for all of them
+// would be a large document to encode in memory at the end.
+const maxIndexBlobs = 20000
 
 // failure returns why the writer stopped.
 func (w *Writer) failure() error {

@@ -45,6 +45,9 @@ type Stats struct {
 	Warnings              []homewalk.Warning
 }
 
+// walkerSlots is how many directories are walked at once beside the main one.
+const walkerSlots = 3
+
 // archiver holds the state of one pass.
 type archiver struct {
 	r    *repo.Repository
@@ -54,8 +57,13 @@ type archiver struct {
 	g    *errgroup.Group
 	gctx context.Context
 
-	mu                                                sync.Mutex
-	stats                                             Stats
+	mu       sync.Mutex
+	stats    Stats
+	firstErr error // the first failure of a directory walked in its own goroutine
+
+	// walkers bounds the directories walked in goroutines of their own.
+	walkers chan struct{}
+
 	files, dirs, links, unchanged, total, read, added atomic.Int64
 }
 
@@ -68,7 +76,7 @@ func Archive(ctx context.Context, r *repo.Repository, w *repo.Writer, opts Optio
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
 	}
-	a := &archiver{r: r, w: w, opts: opts, log: opts.Logger}
+	a := &archiver{r: r, w: w, opts: opts, log: opts.Logger, walkers: make(chan struct{}, walkerSlots)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -151,13 +159,18 @@ func (a *archiver) dir(ctx context.Context, rel string, parent *tree.Tree) (blob
 	if err := ctx.Err(); err != nil {
 		return blob.ID{}, context.Cause(ctx)
 	}
+	if err := a.subdirErr(); err != nil {
+		return blob.ID{}, err
+	}
 	return a.saveTree(ctx, rel, nodes)
 }
 
-// entry handles one directory entry, filling node.
-func (a *archiver) entry(ctx context.Context, e homewalk.Entry, old *tree.Node, node *tree.Node, pending *sync.WaitGroup) error {
-	switch e.Kind {
-	case tree.Dir:
+// subdir archives a subdirectory: in a goroutine of its own while a walker
+// slot is free (a home has thousands of directories, and listing and
+// lstat-ing them on one core is most of a no-change pass), in this one
+// otherwise, so a deep tree can never wait on itself.
+func (a *archiver) subdir(ctx context.Context, e homewalk.Entry, old, node *tree.Node, pending *sync.WaitGroup) error {
+	run := func() error {
 		var prev *tree.Tree
 		if old != nil {
 			prev = a.loadParent(ctx, &old.Subtree, e.RelPath)
@@ -165,6 +178,42 @@ func (a *archiver) entry(ctx context.Context, e homewalk.Entry, old *tree.Node, 
 		id, err := a.dir(ctx, e.RelPath, prev)
 		node.Subtree = id
 		return err
+	}
+	select {
+	case a.walkers <- struct{}{}:
+	default:
+		return run()
+	}
+	pending.Add(1)
+	go func() {
+		defer pending.Done()
+		defer func() { <-a.walkers }()
+		if err := run(); err != nil {
+			a.setSubdirErr(err)
+		}
+	}()
+	return nil
+}
+
+func (a *archiver) setSubdirErr(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.firstErr == nil {
+		a.firstErr = err
+	}
+}
+
+func (a *archiver) subdirErr() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.firstErr
+}
+
+// entry handles one directory entry, filling node.
+func (a *archiver) entry(ctx context.Context, e homewalk.Entry, old *tree.Node, node *tree.Node, pending *sync.WaitGroup) error {
+	switch e.Kind {
+	case tree.Dir:
+		return a.subdir(ctx, e, old, node, pending)
 	case tree.Symlink:
 		a.links.Add(1)
 		return nil

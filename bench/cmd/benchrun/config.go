@@ -30,6 +30,7 @@ type config struct {
 	work         string
 	out          string
 	keepWork     bool
+	render       string
 	verbose      bool
 }
 
@@ -78,6 +79,7 @@ func parseConfig(args []string) (config, error) {
 	fs.StringVar(&c.out, "out", "bench/results", "where the JSON results and latest-<profile>.md go")
 	fs.BoolVar(&c.keepWork, "keep-work", false, "keep the work directory")
 	fs.BoolVar(&c.verbose, "v", false, "log more")
+	fs.StringVar(&c.render, "render", "", "only print the tables of a results `file` and rewrite its latest-*.md")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

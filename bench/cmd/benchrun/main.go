@@ -46,6 +46,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	if cfg.render != "" {
+		return render(stdout, cfg.render, cfg.out)
+	}
 	if cfg.bbvault, err = filepath.Abs(cfg.bbvault); err != nil {
 		return err
 	}
@@ -90,12 +93,12 @@ func (b *bench) runAll(ctx context.Context) error {
 	return b.prunes(ctx)
 }
 
-// write prints the table and saves the JSON and Markdown results.
+// write saves the JSON results, then prints the table and writes the
+// Markdown from what was saved.
 func (b *bench) write(stdout io.Writer) error {
 	b.res.Took = time.Since(b.res.Started)
 	b.res.Machine["load_avg_end"] = loadAvg()
 	b.res.Aims = report.ComputeAims(b.res, b.cfg.dests)
-	report.WriteText(stdout, b.res, b.cfg.tools, b.cfg.dests)
 	if err := os.MkdirAll(b.cfg.out, 0o755); err != nil {
 		return err
 	}
@@ -103,28 +106,29 @@ func (b *bench) write(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	md := filepath.Join(b.cfg.out, "latest-"+b.cfg.profile+b.cfg.suffix()+".md")
-	if err := writeMarkdown(md, b.res, b.cfg); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nresults: %s and %s (took %s)\n", path, md, b.res.Took.Round(time.Second))
-	return nil
+	return render(stdout, path, b.cfg.out)
 }
 
-// writeMarkdown writes the run's command, conditions and tables.
-func writeMarkdown(path string, res *report.Results, cfg config) error {
-	f, err := os.Create(path)
+// render prints the tables of a results file and writes its Markdown to
+// out/latest-<profile>[-<subset>].md.
+func render(stdout io.Writer, path, out string) error {
+	res, err := report.Load(path)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f, "### Benchmark: profile %s, %s\n\n", res.Profile, res.Started.UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(f, "Command: `%s` (took %s)\n\n", res.Command, res.Took.Round(time.Second))
-	fmt.Fprintf(f, "Machine: %v CPUs, %v memory, load average %v at the start and %v at the end.\n\n",
-		res.Machine["cpus"], res.Machine["mem_total"], res.Machine["load_avg"], res.Machine["load_avg_end"])
-	fmt.Fprintf(f, "Data: home %s asked, database %s asked (see the JSON for what was generated); stand-in drain %s.\n",
-		units.Human(cfg.homeBytes), units.Human(cfg.dbBytes), cfg.drain)
-	report.WriteMarkdown(f, res, cfg.tools, cfg.dests)
-	return f.Close()
+	tools, dests := res.Lists()
+	report.WriteText(stdout, res, tools, dests)
+	md := filepath.Join(out, "latest-"+res.Profile+config{tools: tools, dests: dests}.suffix()+".md")
+	f, err := os.Create(md)
+	if err != nil {
+		return err
+	}
+	report.WriteDocument(f, res)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nresults: %s and %s (took %s)\n", path, md, res.Took.Round(time.Second))
+	return nil
 }
 
 func human(n int64) string { return units.Human(n) }

@@ -75,7 +75,12 @@ func (b *bench) makeWork() error {
 		return err
 	}
 	if b.cfg.work == "" {
-		dir, err := os.MkdirTemp("", "bbvault-bench-")
+		removed, err := servers.SweepStale()
+		for _, dir := range removed {
+			fmt.Fprintf(b.progress, "removed %s, left by a run that was killed\n", dir)
+		}
+		warnIf(b, err)
+		dir, err := servers.TempDir("work")
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -92,6 +93,9 @@ func (t *Bbvault) Prune(ctx context.Context, keep int) Outcome {
 // step runs one bbvault command and reads its --json output. A command
 // this bbvault does not have is n/a, not a failure.
 func (t *Bbvault) step(ctx context.Context, args ...string) Outcome {
+	if _, err := os.Stat(t.env.Bbvault); err != nil {
+		return notApplicable(fmt.Sprintf("no bbvault binary at %s: run make build", t.env.Bbvault))
+	}
 	r := t.run(ctx, t.environ(), true, t.env.Bbvault, args...)
 	o := Outcome{Result: r}
 	if r.Err != nil && !t.Supports(ctx, args[0]) {

@@ -69,3 +69,14 @@ func TestTablesShowRowsRatiosAndReasons(t *testing.T) {
 		t.Errorf("markdown lacks the bbvault/diy wall ratio:\n%s", md.String())
 	}
 }
+
+func TestSummary(t *testing.T) {
+	var md bytes.Buffer
+	WriteSummary(&md, sample(), []string{"local"})
+	for _, want := range []string{"| initial | local | 0.60 | 1.00 | 2.00 | 0.60x | 0.30x | 80 | 1000 | 100.0 | 200.0 |",
+		"| day-of-work | local | n/a | 0.70 | n/a | - | - |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, md.String())
+		}
+	}
+}

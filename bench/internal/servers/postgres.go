@@ -46,9 +46,9 @@ func StartPostgres(ctx context.Context) (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bbvault-bench-pg-")
+	dir, err := TempDir("pg")
 	if err != nil {
-		return nil, fmt.Errorf("postgres directory: %w", err)
+		return nil, err
 	}
 	p := &Postgres{Host: "127.0.0.1", Port: port, User: "bench", Password: RandomHex(20), BinDir: binDir, dir: dir, cred: cred}
 	if err := p.start(ctx); err != nil {

@@ -3,7 +3,11 @@ package servers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +88,37 @@ func TestProxyCountsS3Requests(t *testing.T) {
 	objects, size, err := m.Usage(ctx, "counted")
 	if err != nil || objects != 1 || size != 5000 {
 		t.Fatalf("Usage = %d objects, %d bytes, %v; want 1, 5000", objects, size, err)
+	}
+}
+
+func TestSweepStaleRemovesDeadRunsOnly(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	mine, err := TempDir("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process that has exited: its ID is free (PIDs are not reused this fast).
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-work-1", dirPrefix, cmd.Process.Pid))
+	other := filepath.Join(os.TempDir(), "bbvault-bench-unrelated")
+	for _, d := range []string{dead, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := SweepStale()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != dead {
+		t.Fatalf("swept %q; want only the dead run's %s", removed, dead)
+	}
+	for _, d := range []string{mine, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
 	}
 }

@@ -133,9 +133,6 @@ func LoadTree(ctx context.Context, r *repo.Repository, id blob.ID) (tree.Tree, e
 func (a *archiver) dir(ctx context.Context, rel string, parent *tree.Tree) (blob.ID, error) {
 	entries, warns, err := a.opts.Walker.ReadDir(ctx, rel)
 	if err != nil {
-		if rel != "" && errors.Is(err, fs.ErrNotExist) {
-			a.warn(homewalk.Warning{RelPath: rel, Reason: "directory vanished while the home was read"})
-		}
 		return blob.ID{}, err
 	}
 	a.warn(warns...)
@@ -162,7 +159,7 @@ func (a *archiver) dir(ctx context.Context, rel string, parent *tree.Tree) (blob
 	if err := a.subdirErr(); err != nil {
 		return blob.ID{}, err
 	}
-	return a.saveTree(ctx, rel, nodes)
+	return a.saveTree(ctx, rel, present(nodes))
 }
 
 // subdir archives a subdirectory: in a goroutine of its own while a walker
@@ -176,6 +173,10 @@ func (a *archiver) subdir(ctx context.Context, e homewalk.Entry, old, node *tree
 			prev = a.loadParent(ctx, &old.Subtree, e.RelPath)
 		}
 		id, err := a.dir(ctx, e.RelPath, prev)
+		if errors.Is(err, fs.ErrNotExist) {
+			a.vanished(e.RelPath, node)
+			return nil
+		}
 		node.Subtree = id
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"bbvault/internal/crypto"
 	"bbvault/internal/homewalk"
 	"bbvault/internal/repo"
+	"bbvault/internal/tree"
 )
 
 func newRepo(t *testing.T) *repo.Repository {
@@ -103,3 +105,36 @@ func TestDeepAndWideTree(t *testing.T) {
 		t.Fatalf("counted %d files and %d directories, want 90 and %d", st.Files, st.Dirs, dirs+1)
 	}
 }
+
+// TestVanishedFileIsLeftOut: a file deleted between the directory listing
+// and its read (git's HEAD.lock on a live instance) is skipped with a
+// warning, not a failed snapshot.
+func TestVanishedFileIsLeftOut(t *testing.T) {
+	r := newRepo(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "HEAD.lock"), 10)
+	walker, err := homewalk.NewWalker(dir, homewalk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := walker.ReadDir(context.Background(), "")
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("listing: %v, %d entries", err, len(entries))
+	}
+	os.Remove(filepath.Join(dir, "HEAD.lock"))
+	w := r.NewWriter(context.Background(), repo.WriterOptions{})
+	defer w.Abort(nil)
+	a := &archiver{r: r, w: w, opts: Options{Walker: walker, Progress: &Progress{}}, log: slogDiscard()}
+	node := entries[0].Node
+	if err := a.file(context.Background(), entries[0], &node); err != nil {
+		t.Fatalf("a vanished file failed the pass: %v", err)
+	}
+	if got := present([]tree.Node{node}); len(got) != 0 {
+		t.Fatal("the vanished file is still in the tree")
+	}
+	if st := a.collect(); len(st.Warnings) != 1 {
+		t.Fatalf("warnings %v, want one", st.Warnings)
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

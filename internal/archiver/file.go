@@ -2,7 +2,9 @@ package archiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"bbvault/internal/homewalk"
 	"bbvault/internal/tree"
@@ -29,6 +31,12 @@ func (a *archiver) reuse(ctx context.Context, old, node *tree.Node) bool {
 // file reads one file into the repository.
 func (a *archiver) file(ctx context.Context, e homewalk.Entry, node *tree.Node) error {
 	f, err := homewalk.OpenFile(e.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Deleted since the directory was listed (a git lock file on a
+		// live instance): leave it out, as if listed a moment later.
+		a.vanished(e.RelPath, node)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", e.RelPath, err)
 	}
@@ -60,4 +68,22 @@ func (a *archiver) checkStable(e homewalk.Entry, node *tree.Node, n int64) error
 		node.MTime = 0
 	}
 	return nil
+}
+
+// vanished marks an entry deleted while the home was read; the directory's
+// tree leaves it out.
+func (a *archiver) vanished(rel string, node *tree.Node) {
+	a.warn(homewalk.Warning{RelPath: rel, Reason: "deleted while the home was read"})
+	node.Kind = 0
+}
+
+// present drops the entries marked as vanished.
+func present(nodes []tree.Node) []tree.Node {
+	out := nodes[:0]
+	for _, n := range nodes {
+		if n.Kind != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }

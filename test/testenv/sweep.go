@@ -27,8 +27,11 @@ func sweepStale() {
 		pid, ok := dirOwner(e.Name())
 		if ok && pid != os.Getpid() && !processAlive(pid) {
 			dir := filepath.Join(os.TempDir(), e.Name())
-			removeStaleShm(dir)
-			_ = os.RemoveAll(dir)
+			// The directory names the segment: keep it until the segment is
+			// gone (a dying server's processes may still be attached).
+			if removeStaleShm(dir) {
+				_ = os.RemoveAll(dir)
+			}
 		}
 	}
 }
@@ -55,19 +58,22 @@ func processAlive(pid int) bool {
 
 // removeStaleShm removes the System V shared memory segment a killed
 // postmaster leaves behind. postmaster.pid names it (line 7: key and ID);
-// it is removed only if it still has that key and nothing is attached.
-func removeStaleShm(dir string) {
+// it is removed only if it still has that key and nothing is attached. It
+// reports false while the segment exists and is still attached.
+func removeStaleShm(dir string) bool {
 	key, id, ok := postmasterShm(filepath.Join(dir, "data", "postmaster.pid"))
 	if !ok {
-		return
+		return true
 	}
 	var desc unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil {
-		return
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || int64(desc.Perm.Key) != key {
+		return true
 	}
-	if int64(desc.Perm.Key) == key && desc.Nattch == 0 {
-		_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) // best effort, like the sweep
+	if desc.Nattch > 0 {
+		return false
 	}
+	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) // best effort, like the sweep
+	return true
 }
 
 // postmasterShm reads the shared memory key and ID from a postmaster.pid.

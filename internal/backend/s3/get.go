@@ -12,9 +12,9 @@ import (
 	"bbvault/internal/backend"
 )
 
-// Get implements backend.Backend. minio-go sends the GET lazily; Get makes
-// it happen before returning, so a missing object is ErrNotFound here and
-// not at the first Read.
+// Get implements backend.Backend. It sends the GET at once (minio-go's Core
+// API, one request: no HEAD before it), so a missing object is ErrNotFound
+// here and not at the first Read.
 func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (io.ReadCloser, error) {
 	key, err := b.key(ctx, "get", name)
 	if err != nil {
@@ -27,19 +27,15 @@ func (b *Backend) Get(ctx context.Context, name string, offset, length int64) (i
 	if err := setRange(&opts, offset, length); err != nil {
 		return nil, backend.Permanent(fmt.Errorf("get %s: %s", name, err))
 	}
-	obj, err := b.client.GetObject(ctx, b.bucket, key, opts)
+	body, _, _, err := minio.Core{Client: b.client}.GetObject(ctx, b.bucket, key, opts)
 	if err != nil {
-		return nil, b.translate("get", name, err)
-	}
-	if _, err := obj.Stat(); err != nil {
-		_ = obj.Close() // nothing was read; the request's error is what matters
 		err = b.translate("get", name, err)
 		if errors.Is(err, backend.ErrInvalidRange) {
 			return b.emptyAtEnd(ctx, name, offset)
 		}
 		return nil, err
 	}
-	return &objectReader{obj: obj, b: b, name: name}, nil
+	return &objectReader{obj: body, b: b, name: name}, nil
 }
 
 // setRange asks for length bytes from offset; length <= 0 means to the end.
@@ -70,7 +66,7 @@ func (b *Backend) emptyAtEnd(ctx context.Context, name string, offset int64) (io
 
 // objectReader translates the errors of a minio-go object stream.
 type objectReader struct {
-	obj  *minio.Object
+	obj  io.ReadCloser
 	b    *Backend
 	name string
 }

@@ -23,6 +23,8 @@ func machine(ctx context.Context, bbvault string) map[string]any {
 		versions[name] = commandVersion(ctx, args)
 	}
 	m["versions"] = versions
+	m["git_head"] = commandVersion(ctx, []string{"git", "rev-parse", "HEAD"})
+	m["git_changed_files"] = changedFiles(ctx)
 	return m
 }
 
@@ -68,4 +70,14 @@ func kernel() string {
 		b = append(b, byte(c))
 	}
 	return string(b)
+}
+
+// changedFiles counts the files `git status` reports as changed in the
+// tree the benchmark runs from (the bbvault measured may include them).
+func changedFiles(ctx context.Context) int {
+	out, err := exec.CommandContext(ctx, "git", "status", "--porcelain").Output()
+	if err != nil {
+		return -1
+	}
+	return strings.Count(string(out), "\n")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -49,11 +51,14 @@ func (b *bench) start(ctx context.Context) error {
 	if err := b.makeWork(); err != nil {
 		return err
 	}
-	var err error
+	bbvault, err := b.pinBbvault()
+	if err != nil {
+		return err
+	}
 	if b.pg, err = servers.StartPostgres(ctx); err != nil {
 		return err
 	}
-	b.env = &peer.Env{Home: filepath.Join(b.work, "home"), DB: sourceDB, PG: b.pg, Bbvault: b.cfg.bbvault,
+	b.env = &peer.Env{Home: filepath.Join(b.work, "home"), DB: sourceDB, PG: b.pg, Bbvault: bbvault,
 		BenchDir: b.cfg.benchDir, Work: filepath.Join(b.work, "tools"), Logs: filepath.Join(b.work, "logs"),
 		Bitbucket: &peer.Bitbucket{User: "bench", Password: servers.RandomHex(16)}}
 	if err := os.MkdirAll(b.env.Logs, 0o755); err != nil {
@@ -213,4 +218,28 @@ func (b *bench) initTools(ctx context.Context) {
 			fmt.Fprintf(b.progress, "%s/%s: %s\n", t.Name(), t.Dest().Kind, b.broken[t])
 		}
 	}
+}
+
+// pinBbvault copies the bbvault binary into the work directory, so that a
+// `make build` during the run does not change what is measured, and
+// records its SHA-256. A missing binary is left for the steps to report.
+func (b *bench) pinBbvault() (string, error) {
+	src, err := os.Open(b.cfg.bbvault)
+	if err != nil {
+		b.res.Machine["bbvault_sha256"] = "missing: " + err.Error()
+		return b.cfg.bbvault, nil
+	}
+	defer src.Close()
+	path := filepath.Join(b.work, "bbvault")
+	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(dst, h), src)
+	if err = errors.Join(err, dst.Close()); err != nil {
+		return "", fmt.Errorf("copy %s: %w", b.cfg.bbvault, err)
+	}
+	b.res.Machine["bbvault_sha256"] = hex.EncodeToString(h.Sum(nil))
+	return path, nil
 }

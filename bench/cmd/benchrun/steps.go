@@ -79,7 +79,7 @@ func (b *bench) record(ctx context.Context, name string, t peer.Tool, fn func(pe
 // fill copies the outcome's figures into the row and adds the storage,
 // cache, S3 and lock figures the harness measures itself.
 func (b *bench) fill(ctx context.Context, row *report.Row, t peer.Tool, o peer.Outcome, reqs servers.Requests, windows int) {
-	row.WallMs, row.CPUMs, row.MaxRSS = ms(o.Wall), ms(o.CPU()), o.MaxRSS
+	row.Start, row.WallMs, row.CPUMs, row.MaxRSS = o.Start, ms(o.Wall), ms(o.CPU()), o.MaxRSS
 	row.Staging, row.ToolLockMs, row.Info = o.Staging, ms(o.Lock), o.Info
 	row.LockMs = row.ToolLockMs
 	if w := b.standin.LockWindows(); len(w) > windows {

@@ -24,16 +24,6 @@ func Patterns() []string {
 	return out
 }
 
-// RsyncArgs returns one --exclude argument per pattern, for an rsync whose
-// source is the home with a trailing slash.
-func RsyncArgs() []string {
-	var out []string
-	for _, p := range Patterns() {
-		out = append(out, "--exclude="+p)
-	}
-	return out
-}
-
 // ResticPatterns returns the patterns as restic --exclude takes them:
 // absolute paths under home, without the trailing '/' (restic has no
 // directories-only form; the generated home has no file those would catch

@@ -47,6 +47,12 @@ func WriteDocument(w io.Writer, res *Results) {
 	fmt.Fprintf(w, "Command: `%s` (took %s)\n\n", res.Command, res.Took.Round(time.Second))
 	fmt.Fprintf(w, "Machine: %v CPUs, %v memory, load average %v at the start and %v at the end (other jobs share the machine).\n\n",
 		res.Machine["cpus"], res.Machine["mem_total"], res.Machine["load_avg"], res.Machine["load_avg_end"])
+	if sum, ok := res.Machine["bbvault_sha256"]; ok {
+		fmt.Fprintf(w, "bbvault: binary sha256 %.12v, tree %.12v with %v changed files.\n\n",
+			sum, res.Machine["git_head"], res.Machine["git_changed_files"])
+	} else {
+		fmt.Fprint(w, "bbvault: binary not recorded (this run predates the harness pinning it; see the README).\n\n")
+	}
 	fmt.Fprintf(w, "Data: %s\n\n#### Summary (wall time in seconds)\n\n", dataLine(res))
 	WriteSummary(w, res, dests)
 	WriteMarkdown(w, res, tools, dests)

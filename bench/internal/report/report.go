@@ -26,7 +26,8 @@ type Row struct {
 	Tool     string `json:"tool"`
 	Dest     string `json:"dest"`
 	// NA says why there is no figure (the step does not exist or failed).
-	NA string `json:"na,omitempty"`
+	NA    string    `json:"na,omitempty"`
+	Start time.Time `json:"start"` // when the step began
 
 	WallMs       float64          `json:"wall_ms"`
 	CPUMs        float64          `json:"cpu_ms"` // user + system of the child and what it waited for

@@ -32,11 +32,6 @@ func ParseBytes(s string) (int64, error) {
 	return int64(v * mult), nil
 }
 
-// MiB formats n bytes as mebibytes with one decimal.
-func MiB(n int64) string {
-	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)
-}
-
 // Human formats n bytes with a binary unit, e.g. "1.2 GiB".
 func Human(n int64) string {
 	const unit = 1024

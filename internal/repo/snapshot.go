@@ -67,7 +67,7 @@ var ErrNoSnapshot = errors.New("no such snapshot")
 // SaveSnapshot writes the manifest. Call it only after the Writer that saved
 // everything it references has finished.
 func (r *Repository) SaveSnapshot(ctx context.Context, m *Manifest) (string, error) {
-	stored, err := r.sealJSON("snapshot", m)
+	stored, err := r.SealJSON("snapshot", m)
 	if err != nil {
 		return "", err
 	}
@@ -123,6 +123,20 @@ func (r *Repository) Snapshots(ctx context.Context) ([]*Manifest, error) {
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// SnapshotIDs lists the IDs of the snapshot manifests in the backend, sorted.
+func (r *Repository) SnapshotIDs(ctx context.Context) ([]string, error) {
+	set, err := r.listSnapshotIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 func (r *Repository) listSnapshotIDs(ctx context.Context) (map[string]struct{}, error) {

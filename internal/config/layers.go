@@ -121,6 +121,9 @@ func (c *Config) envLayer(command string) (layer, error) {
 func (c *Config) flagLayer(command string, fs *pflag.FlagSet) (layer, error) {
 	from := map[string]string{}
 	ko := koanf.New(".")
+	if fs == nil {
+		return layer{source: FromFlag, ko: ko, from: from}, nil
+	}
 	p := posflag.ProviderWithFlag(fs, ".", nil, func(fl *pflag.Flag) (string, any) {
 		k := keyForFlag(command, fl.Name)
 		if k == nil || !fl.Changed || c.applied[command+"/"+fl.Name] != "" {

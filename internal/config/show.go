@@ -24,6 +24,7 @@ type Setting struct {
 // value with secrets redacted, and where it came from. fs holds the flags
 // to report on: the command's own (parsed or not) and the global ones given
 // to `config show`; flags that Apply set are reported by their real source.
+// A nil fs shows the environment and the file only.
 func (c *Config) Show(command string, fs *pflag.FlagSet) ([]Setting, error) {
 	layers, err := c.allLayers(command, fs)
 	if err != nil {

@@ -174,7 +174,9 @@ func TestTextfileConcurrentWritersLoseNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bbvault.prom")
 	done := make(chan error, len(Commands))
 	for _, cmd := range Commands {
-		go func() { done <- WriteTextfile(context.Background(), path, &Run{Command: cmd, Start: t0, End: t0.Add(time.Second)}) }()
+		go func() {
+			done <- WriteTextfile(context.Background(), path, &Run{Command: cmd, Start: t0, End: t0.Add(time.Second)})
+		}()
 	}
 	for range Commands {
 		if err := <-done; err != nil {

@@ -6,7 +6,7 @@ package arch
 // each other on the repository, each unaware of the others.
 var Layers = [][]string{
 	// Foundations: IDs, waiting, progress lines.
-	{"internal/blob", "internal/wait", "internal/progress"},
+	{"internal/blob", "internal/wait", "internal/progress", "internal/redact"},
 	// Formats and the storage contract.
 	{"internal/chunk", "internal/crypto", "internal/tree", "internal/index", "internal/backend"},
 	// Storage backends and their wrappers; the sources a snapshot reads
@@ -14,6 +14,8 @@ var Layers = [][]string{
 	{"internal/backend/local", "internal/backend/s3", "internal/backend/mem", "internal/backend/retry",
 		"internal/backend/limit", "internal/backend/faulty", "internal/backend/backendtest",
 		"internal/fsmeta", "internal/homewalk", "internal/dbstream", "internal/bitbucket"},
+	// Running in production: the config file, metrics, notifications.
+	{"internal/config", "internal/metrics", "internal/notify"},
 	// The repository engine, its locks, and opening a backend by URL.
 	{"internal/repo", "internal/repolock", "internal/backend/location"},
 	// Walking a snapshot's trees.

@@ -15,6 +15,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newForgetCommand(g),
 		newPruneCommand(g),
 		newCheckCommand(g),
+		newRepairCommand(g),
 		newUnlockRepoCommand(g),
 	)
 }

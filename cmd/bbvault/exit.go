@@ -75,7 +75,7 @@ func exitCode(err error) int {
 		return exitPassword
 	case errors.Is(err, repolock.ErrLocked):
 		return exitRepoLocked
-	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
+	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, repo.ErrCorrupt), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
 	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):
 		return exitBackend

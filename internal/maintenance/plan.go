@@ -97,7 +97,8 @@ func makePlan(ctx context.Context, r *repo.Repository, used usedSet, maxUnused f
 		}
 		if job, whole := claim(p, size, used); job == nil {
 			pl.remove = append(pl.remove, packRef{p.ID, size})
-		} else if whole {
+		} else if whole || r.Packs().PackDamaged(p.ID) {
+			// A damaged pack is repair's to salvage, not prune's to repack.
 			pl.keptPacks++
 			pl.keptBytes += size
 		} else {

@@ -102,7 +102,8 @@ func printCheck(g *globals, res *maintenance.CheckResult, took time.Duration) er
 			res.BlobsRead, progress.Bytes(res.BytesRead), res.IndexObjectsRead)
 	}
 	if res.UnreferencedPacks > 0 {
-		g.printf("%d packs (%s) are listed in no index: left by interrupted runs; the next prune removes them\n",
+		g.printf("%d packs (%s) are listed in no index: left by interrupted runs (the next prune removes them), "+
+			"or listed by a damaged index object (`bbvault repair index` indexes them again)\n",
 			res.UnreferencedPacks, progress.Bytes(res.UnreferencedBytes))
 	}
 	printLeftovers(g, res)

@@ -165,17 +165,16 @@ func printRepair(g *globals, res *maintenance.RepairResult, took time.Duration, 
 		}{res, res.Left(), took.Milliseconds()})
 	}
 	w := verbs(res.DryRun)
-	changed := printIndexRepair(g, res.Index, w)
-	changed = printPackRepair(g, res.Packs, w) || changed
-	changed = printSnapshotRepair(g, res.Snapshots, w) || changed
+	printIndexRepair(g, res.Index, w)
+	printPackRepair(g, res.Packs, w)
+	printSnapshotRepair(g, res.Snapshots, w)
 	if res.LeftoversRemoved > 0 {
 		g.printf("leftovers: removed %d of interrupted writes (%s)\n", res.LeftoversRemoved, progress.Bytes(res.LeftoverBytes))
-		changed = true
 	}
 	switch {
 	case !done:
-	case !changed:
-		g.printf("nothing to repair (%s)\n", took.Round(time.Millisecond))
+	case !res.Changed():
+		g.printf("nothing repaired (%s)\n", took.Round(time.Millisecond))
 	case !res.DryRun:
 		g.printf("repaired in %s; take a snapshot next: it stores again what the damage took that the home still has\n", took.Round(time.Millisecond))
 	}
@@ -192,39 +191,39 @@ func verbs(dry bool) verbWords {
 	return verbWords{"wrote", "deleted", "copied", "rewrote", "forgot", "indexed", "dropped"}
 }
 
-func printIndexRepair(g *globals, ir *maintenance.IndexRepair, w verbWords) bool {
+func printIndexRepair(g *globals, ir *maintenance.IndexRepair, w verbWords) {
 	if ir == nil || !ir.Changed() && len(ir.HeaderDamaged)+len(ir.Unreadable) == 0 {
-		return false
+		return
 	}
 	g.printf("index: %d index objects, %d damaged, %d superseded; %d pack headers read (%s)\n",
 		ir.IndexObjects, len(ir.Damaged), len(ir.Superseded), ir.HeadersRead, ir.Duration.Round(time.Millisecond))
-	g.printf("  %s %d packs again from their headers, %s %d packs that are gone; %s %d index objects, %s %d\n",
-		w.indexed, len(ir.Indexed), w.dropped, len(ir.Dropped), w.wrote, ir.IndexesWritten, w.deleted, ir.IndexesDeleted)
+	if ir.Changed() {
+		g.printf("  %s %d packs again from their headers, %s %d packs that are gone; %s %d index objects, %s %d\n",
+			w.indexed, len(ir.Indexed), w.dropped, len(ir.Dropped), w.wrote, ir.IndexesWritten, w.deleted, ir.IndexesDeleted)
+	}
 	for _, p := range ir.HeaderDamaged {
 		g.printf("  pack %s: header cannot be read; salvaged by the packs step\n", shortID(p))
 	}
 	for _, p := range ir.Unreadable {
 		g.printf("  pack %s: in no index and its header cannot be read: its blobs cannot be found (prune deletes it)\n", shortID(p))
 	}
-	return true
 }
 
-func printPackRepair(g *globals, pr *maintenance.PackRepair, w verbWords) bool {
+func printPackRepair(g *globals, pr *maintenance.PackRepair, w verbWords) {
 	if pr == nil || len(pr.Packs) == 0 {
-		return false
+		return
 	}
-	g.printf("packs: %d damaged; %s %d intact blobs into %d new packs, %d blobs lost; %s %d packs\n",
-		len(pr.Packs), w.copied, pr.BlobsCopied, pr.PacksWritten, pr.BlobsLost, w.deleted, pr.PacksDeleted)
+	g.printf("packs: %d damaged; %s %d intact blobs into new packs, %d blobs lost; %s %d packs\n",
+		len(pr.Packs), w.copied, pr.BlobsCopied, pr.BlobsLost, w.deleted, pr.PacksDeleted)
 	for _, p := range pr.Packs {
 		g.printf("  pack %s (%s): %d blobs: %d copied, %d intact elsewhere, %d lost\n",
 			shortID(p.Pack), p.Reason, p.Blobs, p.Copied, p.Elsewhere, p.Lost)
 	}
-	return true
 }
 
-func printSnapshotRepair(g *globals, sr *maintenance.SnapshotRepair, w verbWords) bool {
+func printSnapshotRepair(g *globals, sr *maintenance.SnapshotRepair, w verbWords) {
 	if sr == nil || len(sr.Rewritten)+len(sr.Unsalvageable)+len(sr.Damaged) == 0 {
-		return false
+		return
 	}
 	g.printf("snapshots: %d, %s %d that use lost data\n", sr.Snapshots, w.rewrote, len(sr.Rewritten))
 	for _, rw := range sr.Rewritten {
@@ -241,7 +240,6 @@ func printSnapshotRepair(g *globals, sr *maintenance.SnapshotRepair, w verbWords
 	} else if len(sr.Rewritten) > 0 {
 		g.printf("  kept the originals (`bbvault repair --forget` removes them)\n")
 	}
-	return true
 }
 
 func printRewritten(g *globals, rw maintenance.Rewritten) {

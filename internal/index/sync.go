@@ -136,7 +136,7 @@ func (d *DB) loadAll(ctx context.Context, work <-chan string, results chan<- loa
 			for name := range work {
 				packs, err := load(ctx, name)
 				if errors.Is(err, ErrSkip) {
-					d.log.Warn("index object left out of the cache", "object", name, logKeyErr, err)
+					d.log.Debug("index object left out of the cache", "object", name, logKeyErr, err)
 					continue
 				}
 				if err != nil {

@@ -51,6 +51,14 @@ type RepairResult struct {
 	DamageRetired    int   `json:"damage_records_retired"`
 }
 
+// Changed reports whether the repair changed (or, dry, would change)
+// anything.
+func (res *RepairResult) Changed() bool {
+	i, p, s := res.Index, res.Packs, res.Snapshots
+	return i != nil && i.Changed() || p != nil && len(p.Packs) > 0 ||
+		s != nil && len(s.Rewritten)+len(s.Forgotten) > 0 || res.LeftoversRemoved > 0
+}
+
 // Left lists the damage repair could not deal with: manifests that cannot
 // be read and snapshots nothing could be salvaged from, unless forgotten.
 // Rewritten originals kept without Forget are not in it: their repaired

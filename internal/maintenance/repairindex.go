@@ -74,7 +74,9 @@ func (rp *repairer) repairIndex(ctx context.Context) (*IndexRepair, error) {
 		return nil, err
 	}
 	replace, packs := rp.indexPlan(sc, res)
-	if !rp.opts.DryRun && (len(replace) > 0 || len(packs) > 0) {
+	if rp.opts.DryRun {
+		res.IndexesWritten, res.IndexesDeleted = countIndexObjects(packs), len(replace)
+	} else if len(replace) > 0 || len(packs) > 0 {
 		if err := rp.writeIndex(ctx, replace, packs, res); err != nil {
 			return nil, err
 		}
@@ -281,4 +283,17 @@ func (rp *repairer) writeIndex(ctx context.Context, replace []string, packs []in
 	}
 	res.IndexesDeleted = len(replace)
 	return nil
+}
+
+// countIndexObjects is how many index objects writeIndexes writes for packs.
+func countIndexObjects(packs []index.Pack) int {
+	n, blobs := 0, 0
+	for i, p := range packs {
+		if i == 0 || blobs+len(p.Blobs) > maxBlobsPerIndex {
+			n++
+			blobs = 0
+		}
+		blobs += len(p.Blobs)
+	}
+	return n
 }

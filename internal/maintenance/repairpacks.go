@@ -65,10 +65,14 @@ func (rp *repairer) repairPacks(ctx context.Context) (*PackRepair, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !rp.opts.DryRun {
-		if err := rp.retirePacks(ctx, targets, newPacks, res); err != nil {
-			return nil, err
+	if rp.opts.DryRun {
+		for _, t := range targets {
+			if !t.missing {
+				res.PacksDeleted++
+			}
 		}
+	} else if err := rp.retirePacks(ctx, targets, newPacks, res); err != nil {
+		return nil, err
 	}
 	res.Duration = time.Since(start)
 	rp.log.Info("repair packs", "packs", len(res.Packs), "copied", res.BlobsCopied, "lost", res.BlobsLost, "duration", res.Duration)

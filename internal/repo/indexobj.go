@@ -153,6 +153,12 @@ func (r *Repository) SyncIndex(ctx context.Context) error {
 		return fmt.Errorf("sync index cache: %w", err)
 	}
 	r.skipMu.Lock()
+	for name, err := range skipped {
+		if _, told := r.skipped[name]; !told {
+			r.log.Warn("index object cannot be read; left out of the cache: the packs it lists look unreferenced "+
+				"until `bbvault repair index` indexes them again from their headers", "object", name, "error", err)
+		}
+	}
 	r.skipped = skipped
 	r.skipMu.Unlock()
 	if err := r.syncDamage(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"bbvault/internal/backend"
 	"bbvault/internal/crypto"
+	"bbvault/internal/maintenance"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
 )
@@ -79,6 +80,9 @@ func exitCode(err error) int {
 		return exitIntegrity
 	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):
 		return exitBackend
+	case errors.Is(err, maintenance.ErrPruneUnsafe), repo.IsDamage(err):
+		// Data the command needs is damaged or missing.
+		return exitIntegrity
 	}
 	return exitFailure
 }

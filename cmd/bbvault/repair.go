@@ -222,10 +222,21 @@ func printPackRepair(g *globals, pr *maintenance.PackRepair, w verbWords) {
 }
 
 func printSnapshotRepair(g *globals, sr *maintenance.SnapshotRepair, w verbWords) {
-	if sr == nil || len(sr.Rewritten)+len(sr.Unsalvageable)+len(sr.Damaged) == 0 {
+	if sr == nil || len(sr.Rewritten)+len(sr.Unsalvageable)+len(sr.Damaged)+len(sr.Rescued) == 0 {
 		return
 	}
-	g.printf("snapshots: %d, %s %d that use lost data\n", sr.Snapshots, w.rewrote, len(sr.Rewritten))
+	again := 0
+	for _, rw := range sr.Rewritten {
+		if rw.Existed {
+			again++
+		}
+	}
+	g.printf("snapshots: %d, %s %d that use lost data (%d of them repaired by an earlier repair)\n",
+		sr.Snapshots, w.rewrote, len(sr.Rewritten)-again, again)
+	for _, rs := range sr.Rescued {
+		g.printf("  %s: the manifest is damaged in the repository; %s it from this host's cache %s\n",
+			shortID(rs.Damaged), w.wrote, shortID(rs.New))
+	}
 	for _, rw := range sr.Rewritten {
 		printRewritten(g, rw)
 	}

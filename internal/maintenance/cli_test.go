@@ -26,9 +26,18 @@ type bbvaultCLI struct {
 	repo  string
 	cache string
 	env   []string
+	extra []string // environment beyond the repository's: S3 settings
 }
 
 func newCLI(t testing.TB) *bbvaultCLI {
+	t.Helper()
+	c := newCLIAt(t, buildBBVault(t), filepath.Join(t.TempDir(), "repo"))
+	c.mustRun("init", "--pack-size", "4")
+	return c
+}
+
+// buildBBVault builds the bbvault binary into a directory the test removes.
+func buildBBVault(t testing.TB) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -38,15 +47,30 @@ func newCLI(t testing.TB) *bbvaultCLI {
 	if out, err := exec.Command(goBin, "build", "-o", bin, "bbvault/cmd/bbvault").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	c := &bbvaultCLI{t: t, bin: bin, repo: filepath.Join(t.TempDir(), "repo"), cache: filepath.Join(t.TempDir(), "cache")}
-	c.env = append(os.Environ(), "BBVAULT_PASSWORD="+testPassword, "BBVAULT_REPOSITORY="+c.repo,
-		"BBVAULT_CACHE_DIR="+c.cache, "BBVAULT_PASSWORD_FILE=")
-	c.mustRun("init", "--pack-size", "4")
+	return bin
+}
+
+// newCLIAt runs bin against the repository at location (a directory or an
+// s3:// URL) with a cache of its own; extra is more environment.
+func newCLIAt(t testing.TB, bin, location string, extra ...string) *bbvaultCLI {
+	c := &bbvaultCLI{t: t, bin: bin, repo: location, extra: extra}
+	c.setCache(filepath.Join(t.TempDir(), "cache"))
 	return c
 }
 
-func (c *bbvaultCLI) command(args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
-	cmd := exec.Command(c.bin, args...)
+// setCache points the CLI at another cache directory: a new host.
+func (c *bbvaultCLI) setCache(dir string) {
+	c.cache = dir
+	c.env = append(os.Environ(), "BBVAULT_PASSWORD="+testPassword, "BBVAULT_REPOSITORY="+c.repo,
+		"BBVAULT_CACHE_DIR="+c.cache, "BBVAULT_PASSWORD_FILE=")
+	c.env = append(c.env, c.extra...)
+}
+
+// cliTimeout bounds one command: a hang is a failure, not a stuck suite.
+const cliTimeout = 5 * time.Minute
+
+func (c *bbvaultCLI) command(ctx context.Context, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	cmd := exec.CommandContext(ctx, c.bin, args...)
 	cmd.Env = c.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -56,11 +80,19 @@ func (c *bbvaultCLI) command(args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.B
 // run returns stdout, stderr and the exit code.
 func (c *bbvaultCLI) run(args ...string) (string, string, int) {
 	c.t.Helper()
-	cmd, stdout, stderr := c.command(args...)
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd, stdout, stderr := c.command(ctx, args...)
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		c.t.Fatalf("bbvault %s hung: killed after %s\n%s", strings.Join(args, " "), cliTimeout, stderr)
+	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		c.t.Fatalf("bbvault %s: %v", strings.Join(args, " "), err)
+	}
+	if strings.Contains(stderr.String(), "panic:") || strings.Contains(stderr.String(), "goroutine ") {
+		c.t.Fatalf("bbvault %s panicked:\n%s", strings.Join(args, " "), stderr)
 	}
 	return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
 }
@@ -78,7 +110,7 @@ func (c *bbvaultCLI) mustRun(args ...string) string {
 // whether the kill interrupted it; a run that finished must have succeeded.
 func (c *bbvaultCLI) runKilled(delay time.Duration, args ...string) bool {
 	c.t.Helper()
-	cmd, _, stderr := c.command(args...)
+	cmd, _, stderr := c.command(context.Background(), args...)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ type RepairResult struct {
 func (res *RepairResult) Changed() bool {
 	i, p, s := res.Index, res.Packs, res.Snapshots
 	return i != nil && i.Changed() || p != nil && len(p.Packs) > 0 ||
-		s != nil && len(s.Rewritten)+len(s.Forgotten) > 0 || res.LeftoversRemoved > 0
+		s != nil && s.written()+len(s.Forgotten)+len(s.Rescued) > 0 || res.LeftoversRemoved > 0
 }
 
 // Left lists the damage repair could not deal with: manifests that cannot
@@ -73,7 +73,8 @@ func (res *RepairResult) Left() []string {
 		}
 		for _, id := range s.Unsalvageable {
 			if !contains(s.Forgotten, id) {
-				out = append(out, fmt.Sprintf("snapshot %s: its home's root directory and every stream are lost; `bbvault forget %s` removes it", id[:8], id[:8]))
+				out = append(out, fmt.Sprintf("snapshot %s: its home's root directory and every stream are lost: "+
+					"the next snapshot brings them back if the home still holds the same data; `bbvault forget %s` removes it", id[:8], id[:8]))
 			}
 		}
 	}

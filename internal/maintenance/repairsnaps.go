@@ -27,6 +27,10 @@ type SnapshotRepair struct {
 	Unsalvageable []string `json:"unsalvageable,omitempty"`
 	// Damaged are manifests that cannot be read.
 	Damaged []repo.DamagedSnapshot `json:"-"`
+	// Rescued are manifests damaged in the repository that this host had
+	// cached intact: written again from the cache (a new ID), the damaged
+	// object deleted.
+	Rescued []Rescued `json:"rescued,omitempty"`
 	// Forgotten are the snapshots removed (with Forget).
 	Forgotten []string      `json:"forgotten,omitempty"`
 	Duration  time.Duration `json:"duration_ns"`
@@ -38,6 +42,23 @@ type Rewritten struct {
 	New      string          `json:"new,omitempty"` // empty in a dry run
 	Existed  bool            `json:"existed,omitempty"`
 	Repair   repo.RepairInfo `json:"repair"`
+}
+
+// written counts the repaired snapshots this repair wrote (or would).
+func (sr *SnapshotRepair) written() int {
+	n := 0
+	for _, rw := range sr.Rewritten {
+		if !rw.Existed {
+			n++
+		}
+	}
+	return n
+}
+
+// Rescued is a manifest written again from this host's cache.
+type Rescued struct {
+	Damaged string `json:"damaged"`
+	New     string `json:"new,omitempty"` // empty in a dry run
 }
 
 // salvaged is a tree's value in the fold: the tree to use in its place
@@ -66,6 +87,9 @@ func (rp *repairer) repairSnapshots(ctx context.Context) (*SnapshotRepair, error
 		return nil, err
 	}
 	res := &SnapshotRepair{Snapshots: len(list.Good) + len(list.Damaged), Damaged: list.Damaged}
+	if list.Good, err = rp.rescueManifests(ctx, list.Good, res); err != nil {
+		return nil, err
+	}
 	known, err := rp.r.Packs().KnownBlobs(ctx)
 	if err != nil {
 		return nil, err
@@ -89,6 +113,47 @@ func (rp *repairer) repairSnapshots(ctx context.Context) (*SnapshotRepair, error
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// rescueManifests reads every manifest from the repository: one this host
+// has cached but whose object is damaged is written again from the cached
+// copy before the damaged object is deleted.
+func (rp *repairer) rescueManifests(ctx context.Context, good []*repo.Manifest, res *SnapshotRepair) ([]*repo.Manifest, error) {
+	out := make([]*repo.Manifest, 0, len(good))
+	for _, m := range good {
+		err := rp.r.CheckSnapshotObject(ctx, m.ID)
+		switch {
+		case err == nil:
+			out = append(out, m)
+			continue
+		case ctx.Err() != nil || !repo.IsDamage(err):
+			return nil, err
+		case repo.Classify(err) == repo.Missing:
+			continue // forgotten meanwhile
+		}
+		rescued, err := rp.rescue(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		res.Rescued = append(res.Rescued, Rescued{Damaged: m.ID, New: rescued.ID})
+		out = append(out, rescued)
+	}
+	return out, nil
+}
+
+// rescue writes the cached copy of a damaged manifest, then deletes the
+// damaged object.
+func (rp *repairer) rescue(ctx context.Context, m *repo.Manifest) (*repo.Manifest, error) {
+	if rp.opts.DryRun {
+		return m, nil
+	}
+	cp := *m
+	cp.ID = ""
+	if _, err := rp.r.SaveSnapshot(ctx, &cp); err != nil {
+		return nil, err
+	}
+	rp.log.Info("wrote a damaged manifest again from this host's cache", "damaged", m.ShortID(), "new", cp.ShortID())
+	return &cp, rp.r.DeleteSnapshot(ctx, m.ID)
 }
 
 type snapRepairer struct {

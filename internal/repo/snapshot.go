@@ -251,6 +251,18 @@ func (r *Repository) LoadSnapshot(ctx context.Context, id string) (*Manifest, er
 	return m, nil
 }
 
+// CheckSnapshotObject reads a manifest from the repository, not the cache,
+// and reports whether it still opens: a host that cached a manifest before
+// it was damaged keeps a good copy of it (SaveSnapshot of that copy writes
+// it again, under a new ID). Damage is an error Classify calls Damaged.
+func (r *Repository) CheckSnapshotObject(ctx context.Context, id string) error {
+	var m Manifest
+	if err := r.loadJSON(ctx, snapshotsPrefix+id, "snapshot", &m); err != nil {
+		return fmt.Errorf("snapshot %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
 // FindSnapshot resolves "latest" or a unique ID prefix to a readable
 // snapshot. "latest" is the newest snapshot whose manifest reads (a warning
 // says so when some do not); a prefix naming a damaged manifest is an

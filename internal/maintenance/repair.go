@@ -11,6 +11,8 @@ import (
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
 	"bbvault/internal/repo"
+	"bbvault/internal/tree"
+	"bbvault/internal/treewalk"
 )
 
 // RepairOptions configure Repair and its steps.
@@ -83,8 +85,8 @@ func (res *RepairResult) Left() []string {
 
 // Repair does what a damaged repository needs, in order: rebuild the index
 // from the packs where index objects are damaged or name packs that are
-// gone (RepairIndex), salvage the intact blobs of damaged packs and retire
-// them (RepairPacks), rewrite the snapshots that use lost data into new
+// gone (RepairIndex), read every tree (recording the damaged ones), salvage
+// the intact blobs of damaged packs and retire them (RepairPacks), rewrite the snapshots that use lost data into new
 // ones without it (RepairSnapshots), and remove leftovers of interrupted
 // writes and damage records about packs that are gone. Each step writes
 // before it deletes, so a repair killed at any point leaves a repository
@@ -97,6 +99,9 @@ func Repair(ctx context.Context, r *repo.Repository, opts RepairOptions) (*Repai
 	var err error
 	if res.Index, err = rp.repairIndex(ctx); err != nil {
 		return res, fmt.Errorf("repair index: %w", err)
+	}
+	if err := rp.readTrees(ctx); err != nil {
+		return res, fmt.Errorf("read the snapshots' trees: %w", err)
 	}
 	if res.Packs, err = rp.repairPacks(ctx); err != nil {
 		return res, fmt.Errorf("repair packs: %w", err)
@@ -213,6 +218,24 @@ func (rp *repairer) blobLost(ctx context.Context, known *index.IDSet, id blob.ID
 		}
 	}
 	return true, nil
+}
+
+// readTrees reads every tree of every snapshot once, as check does: a tree
+// that does not verify is recorded as damage, so that the packs step
+// salvages its pack in this same run.
+func (rp *repairer) readTrees(ctx context.Context) error {
+	snaps, err := rp.r.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	var roots []blob.ID
+	for _, m := range snaps {
+		if m.Tree != nil {
+			roots = append(roots, *m.Tree)
+		}
+	}
+	_, err = treewalk.Reachable(ctx, rp.r, roots, rp.opts.Workers, func(blob.ID, tree.Tree) {})
+	return err
 }
 
 // tidy removes leftovers of interrupted writes and retires the damage

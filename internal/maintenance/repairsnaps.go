@@ -2,6 +2,7 @@ package maintenance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -312,10 +313,15 @@ func (sr *snapRepairer) knownTree(id blob.ID) (salvaged, bool) {
 }
 
 // unreadable: a tree that cannot be read is lost; a failure to reach the
-// repository stops the repair.
-func (sr *snapRepairer) unreadable(_ blob.ID, err error) (salvaged, error) {
-	if !repo.IsDamage(err) {
+// repository stops the repair. In a dry run, a tree the index step would
+// index again from its pack's header cannot be read yet: it counts as
+// intact.
+func (sr *snapRepairer) unreadable(id blob.ID, err error) (salvaged, error) {
+	switch {
+	case !repo.IsDamage(err):
 		return salvaged{}, err
+	case sr.rp.added[id] && errors.Is(err, repo.ErrBlobNotFound):
+		return salvaged{id: id}, nil
 	}
 	return salvaged{lost: true, dirty: true}, nil
 }

@@ -364,4 +364,3 @@ func withoutDamage(objs map[string]int64) map[string]int64 {
 	maps.DeleteFunc(objs, func(name string, _ int64) bool { return strings.HasPrefix(name, "damage/") })
 	return objs
 }
-

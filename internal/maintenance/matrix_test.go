@@ -246,4 +246,3 @@ func (tr *trial) mustBeClean(when string) {
 		tr.t.Fatalf("check --read-data %s: exit code %d\n%s%s", when, code, out, errOut)
 	}
 }
-

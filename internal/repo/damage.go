@@ -39,7 +39,7 @@ type DamageRecord struct {
 // writer's dedup decision asks suspect for every chunk, reads order copies
 // by badCopy. It is replaced whole, never changed.
 type damageView struct {
-	whole  map[blob.ID]Fault               // packs damaged or missing as a whole
+	whole  map[blob.ID]Fault                // packs damaged or missing as a whole
 	copies map[blob.ID]map[blob.ID]struct{} // pack → blobs whose copy there is bad
 	// suspects are the blobs the index lists whose every listed copy is
 	// known bad: the repository cannot vouch for them.

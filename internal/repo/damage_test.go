@@ -151,4 +151,3 @@ func TestPackRangeNamesATruncatedPack(t *testing.T) {
 		t.Error("the truncated pack was not recorded")
 	}
 }
-

@@ -198,9 +198,12 @@ func (rp *repairer) isDropped(pack blob.ID) bool {
 // earlier steps are done. known is the index's blob set.
 func (rp *repairer) blobLost(ctx context.Context, known *index.IDSet, id blob.ID) (bool, error) {
 	switch {
-	case rp.salvaged[id], rp.added[id]:
+	case rp.lost[id]:
+		return true, nil
+	case rp.salvaged[id], rp.opts.DryRun && rp.added[id]:
+		// (In a real run the index holds the blobs indexed again.)
 		return false, nil
-	case rp.lost[id], !known.Has(id):
+	case !known.Has(id):
 		return true, nil
 	case !rp.affected[id] && !rp.r.Packs().Suspect(id):
 		return false, nil

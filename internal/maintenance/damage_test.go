@@ -6,10 +6,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"bbvault/internal/backend"
 	"bbvault/internal/backend/local"
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/blob"
@@ -363,4 +365,16 @@ func TestRepairLeavesAnIntactRepositoryAlone(t *testing.T) {
 func withoutDamage(objs map[string]int64) map[string]int64 {
 	maps.DeleteFunc(objs, func(name string, _ int64) bool { return strings.HasPrefix(name, "damage/") })
 	return objs
+}
+
+// objectNames lists the backend's objects under prefix, sorted.
+func objectNames(t testing.TB, be backend.Backend, prefix string) []string {
+	var names []string
+	for name := range objects(t, be) {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

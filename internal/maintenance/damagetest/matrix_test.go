@@ -1,7 +1,6 @@
-package maintenance
+package damagetest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -15,7 +14,8 @@ import (
 	"bbvault/internal/backend"
 	"bbvault/internal/backend/local"
 	"bbvault/internal/backend/s3"
-	"bbvault/internal/repo"
+	"bbvault/internal/maintenance"
+	"bbvault/test/clitest"
 	"bbvault/test/testenv"
 )
 
@@ -80,8 +80,8 @@ func runMatrix(t *testing.T, target matrixTarget, hosts []bool) {
 	if os.Getenv("BBVAULT_LONG_TESTS") != "" {
 		rounds = 10
 	}
-	bin := buildBBVault(t)
-	f := newHome(t, 80)
+	bin := clitest.Build(t)
+	home := newHome(t, 80)
 	trials := map[string]int{}
 	for round := range rounds {
 		for _, object := range damagedObjects {
@@ -89,7 +89,7 @@ func runMatrix(t *testing.T, target matrixTarget, hosts []bool) {
 				for _, newHost := range hosts {
 					name := fmt.Sprintf("%s/%s/new-host=%v/round%d", object, way, newHost, round)
 					t.Run(name, func(t *testing.T) {
-						tr := &trial{t: t, bin: bin, home: f.home, object: object, way: way, newHost: newHost,
+						tr := &trial{t: t, bin: bin, home: home, object: object, way: way, newHost: newHost,
 							rng: rand.New(rand.NewPCG(uint64(round), 11))}
 						tr.run(target)
 					})
@@ -110,7 +110,7 @@ type trial struct {
 	way     string
 	newHost bool
 	rng     *rand.Rand
-	c       *bbvaultCLI
+	c       *clitest.CLI
 	be      backend.Backend
 }
 
@@ -119,50 +119,41 @@ func (tr *trial) run(target matrixTarget) {
 	location, env, be := target(t)
 	tr.be = be
 	tr.c = newCLIAt(t, tr.bin, location, env...)
-	// Initialised here with a cheap key derivation: every command derives
-	// the key, and the default costs most of a second.
-	if _, err := repo.Init(context.Background(), be, []byte(testPassword), repo.InitOptions{KDF: testKDF, PackSize: repo.MinPackSize}); err != nil {
-		t.Fatal(err)
-	}
-	tr.c.mustRun("snapshot", "--home", tr.home)
-	tr.c.mustRun("snapshot", "--home", tr.home)
-	want := digestTree(t, tr.home)
+	initRepo(t, be)
+	tr.c.MustRun("snapshot", "--home", tr.home)
+	tr.c.MustRun("snapshot", "--home", tr.home)
+	want := clitest.Digests(t, tr.home)
 	victim := tr.victim()
 	tr.damage(victim)
 	if tr.newHost {
-		tr.c.setCache(filepath.Join(t.TempDir(), "new-host-cache"))
+		tr.c.SetCache(filepath.Join(t.TempDir(), "new-host-cache"))
 	}
 	tr.everyCommandEnds()
 	tr.repair(victim)
-	tr.c.mustRun("snapshot", "--home", tr.home)
+	tr.c.MustRun("snapshot", "--home", tr.home)
 	tr.mustBeClean("after repair and a snapshot")
-	target2, code, errOut := tr.c.restore("latest")
+	target2, code, errOut := tr.c.Restore("latest")
 	if code != 0 {
 		t.Fatalf("restore latest after repair: exit code %d\n%s", code, errOut)
 	}
-	if got := digestTree(t, target2); !sameFiles(got, want) {
+	if got := clitest.Digests(t, target2); !clitest.Same(got, want) {
 		t.Fatalf("restore latest after repair does not give back the home")
 	}
-	tr.c.mustRun("prune", "--keep", "1", "--max-unused", "0%")
+	tr.c.MustRun("prune", "--keep", "1", "--max-unused", "0%")
 	tr.mustBeClean("after prune")
 }
 
 // victim picks the object to damage.
 func (tr *trial) victim() string {
 	t := tr.t
-	ctx := context.Background()
-	r, err := repo.Open(ctx, tr.be, []byte(testPassword), repo.OpenOptions{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	snaps, err := r.Snapshots(ctx)
+	r := openRepo(t, tr.be)
+	snaps, err := r.Snapshots(context.Background())
 	if err != nil || len(snaps) != 2 {
 		t.Fatalf("want 2 snapshots: %v, %v", snaps, err)
 	}
 	switch tr.object {
 	case "data-pack":
-		node, _ := fileOf(t, r, snaps[0], "shared/big.pack")
+		node := fileOf(t, r, snaps[0], "shared/big.pack")
 		return packObject(locationOf(t, r, node.Content[0]).Pack)
 	case "tree-pack":
 		return packObject(locationOf(t, r, *snaps[0].Tree).Pack)
@@ -171,17 +162,6 @@ func (tr *trial) victim() string {
 		return names[tr.rng.IntN(len(names))]
 	}
 	return "snapshots/" + snaps[0].ID
-}
-
-func objectNames(t testing.TB, be backend.Backend, prefix string) []string {
-	var names []string
-	for name := range objects(t, be) {
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
 }
 
 // damage flips a byte, truncates or deletes the object, at a random place.
@@ -201,9 +181,7 @@ func (tr *trial) damage(name string) {
 	} else {
 		b = b[:at]
 	}
-	if err := tr.be.Put(ctx, name, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
+	putObject(t, tr.be, name, b)
 }
 
 // everyCommandEnds runs what an admin would on the damaged repository:
@@ -215,7 +193,7 @@ func (tr *trial) everyCommandEnds() {
 	for _, args := range [][]string{{"snapshots"}, {"ls", "latest"}, {"check"}, {"check", "--read-data"},
 		{"restore", "latest", "--target", filepath.Join(t.TempDir(), "r")}, {"prune", "--keep", "5", "--dry-run"},
 		{"forget", "--dry-run", "latest"}, {"repair", "--dry-run"}} {
-		_, errOut, code := tr.c.run(args...)
+		_, errOut, code := tr.c.Run(args...)
 		if code != 0 && code != 9 {
 			t.Errorf("bbvault %s on a damaged repository: exit code %d, want 0 or 9\n%s", strings.Join(args, " "), code, errOut)
 		}
@@ -229,8 +207,8 @@ func (tr *trial) everyCommandEnds() {
 // logAffected logs how many of the home's files check names as damaged,
 // in any snapshot, for the figures of the damage matrix.
 func (tr *trial) logAffected() {
-	out, _, _ := tr.c.run("check", "--json")
-	var res CheckResult
+	out, _, _ := tr.c.Run("check", "--json")
+	var res maintenance.CheckResult
 	decodeJSON(tr.t, out, &res)
 	paths := map[string]bool{}
 	kinds := map[string]bool{}
@@ -242,7 +220,7 @@ func (tr *trial) logAffected() {
 			}
 		}
 	}
-	tr.t.Logf("damage found: %v; paths named as lost: %d of %d files", slices.Sorted(maps.Keys(kinds)), len(paths), len(digestTree(tr.t, tr.home)))
+	tr.t.Logf("damage found: %v; paths named as lost: %d of %d files", slices.Sorted(maps.Keys(kinds)), len(paths), len(clitest.Digests(tr.t, tr.home)))
 }
 
 // repair runs bbvault repair. It may leave two things (exit code 9,
@@ -251,26 +229,26 @@ func (tr *trial) logAffected() {
 // directory is lost (the next snapshot of the same home brings it back).
 func (tr *trial) repair(victim string) {
 	t := tr.t
-	_, errOut, code := tr.c.run("repair")
+	_, errOut, code := tr.c.Run("repair")
 	unreadable := tr.object == "manifest" && tr.way != "delete" && tr.newHost
 	switch {
 	case unreadable && (code != 9 || !strings.Contains(errOut, strings.TrimPrefix(victim, "snapshots/")[:8])):
 		t.Fatalf("repair beside a manifest that cannot be read: exit code %d, want 9 naming it\n%s", code, errOut)
 	case unreadable:
-		tr.c.mustRun("repair", "--forget")
+		tr.c.MustRun("repair", "--forget")
 	case code == 9 && strings.Contains(errOut, "root directory and every stream are lost"):
 		return // nothing to salvage now; the snapshot that follows brings it back
 	case code != 0:
 		t.Fatalf("repair: exit code %d\n%s", code, errOut)
 	}
-	if out := tr.c.mustRun("repair"); !strings.Contains(out, "nothing repaired") {
+	if out := tr.c.MustRun("repair"); !strings.Contains(out, "nothing repaired") {
 		t.Errorf("a second repair still found work:\n%s", out)
 	}
 }
 
 func (tr *trial) mustBeClean(when string) {
 	tr.t.Helper()
-	if out, errOut, code := tr.c.run("check", "--read-data"); code != 0 {
+	if out, errOut, code := tr.c.Run("check", "--read-data"); code != 0 {
 		tr.t.Fatalf("check --read-data %s: exit code %d\n%s%s", when, code, out, errOut)
 	}
 }

@@ -1,4 +1,4 @@
-package maintenance
+package damagetest
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"bbvault/internal/backend/local"
-	"bbvault/internal/repo"
+	"bbvault/internal/maintenance"
+	"bbvault/test/clitest"
 )
 
 // TestKilledRepairsFinishOnTheNextRun damages a repository in several ways
@@ -27,43 +28,42 @@ func TestKilledRepairsFinishOnTheNextRun(t *testing.T) {
 	if os.Getenv("BBVAULT_LONG_TESTS") != "" {
 		rounds = 200
 	}
-	bin := buildBBVault(t)
-	f := newHome(t, 90)
-	pristine := damagedRepository(t, bin, f.home)
+	bin := clitest.Build(t)
+	home := newHome(t, 90)
+	pristine := damagedRepository(t, bin, home)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	work := filepath.Join(t.TempDir(), "repo")
-	var c *bbvaultCLI
-	k := &killer{rng: rng, took: map[string]time.Duration{}}
+	var c *clitest.CLI
+	k := &clitest.Killer{Rng: rng}
 	killed := 0
 	for i := range rounds {
 		replaceDir(t, pristine, work)
 		c = newCLIAt(t, bin, work)
-		k.c = c
+		k.CLI = c
 		if i == 0 {
-			k.timed("repair", "repair", "--forget")
+			k.Timed("repair", "repair", "--forget")
 			replaceDir(t, pristine, work)
-			c.setCache(filepath.Join(t.TempDir(), "cache"))
+			c.SetCache(filepath.Join(t.TempDir(), "cache"))
 		}
-		if k.maybeKill("repair", "repair", "--forget") {
+		if k.MaybeKill("repair", "repair", "--forget") {
 			killed++
 		}
-		if _, errOut, code := c.run("repair", "--forget"); code != 0 {
+		if _, errOut, code := c.Run("repair", "--forget"); code != 0 {
 			t.Fatalf("round %d: repair after a killed one: exit code %d\n%s", i, code, errOut)
 		}
-		if out, errOut, code := c.run("check", "--read-data"); code != 0 {
+		if out, errOut, code := c.Run("check", "--read-data"); code != 0 {
 			t.Fatalf("round %d: check --read-data after repair: exit code %d\n%s%s", i, code, out, errOut)
 		}
-		for _, id := range c.snapshotIDs() {
-			if _, code, errOut := c.restore(id); code != 0 {
+		for _, id := range c.SnapshotIDs() {
+			if _, code, errOut := c.Restore(id); code != 0 {
 				t.Fatalf("round %d: restore of %s after repair: exit code %d\n%s", i, id[:8], code, errOut)
 			}
 		}
 	}
-	c.mustRun("snapshot", "--home", f.home)
-	target, code, errOut := c.restore("latest")
-	if code != 0 || !sameFiles(digestTree(t, target), digestTree(t, f.home)) {
-		t.Fatalf("restore latest after repair and a snapshot: exit code %d, same files %v\n%s",
-			code, sameFiles(digestTree(t, target), digestTree(t, f.home)), errOut)
+	c.MustRun("snapshot", "--home", home)
+	target, code, errOut := c.Restore("latest")
+	if same := clitest.Same(clitest.Digests(t, target), clitest.Digests(t, home)); code != 0 || !same {
+		t.Fatalf("restore latest after repair and a snapshot: exit code %d, same files %v\n%s", code, same, errOut)
 	}
 	t.Logf("%d rounds, %d repairs killed part-way", rounds, killed)
 }
@@ -77,32 +77,26 @@ func damagedRepository(t *testing.T, bin, home string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := repo.Init(ctx, be, []byte(testPassword), repo.InitOptions{KDF: testKDF, PackSize: repo.MinPackSize}); err != nil {
-		t.Fatal(err)
-	}
+	initRepo(t, be)
 	c := newCLIAt(t, bin, dir)
 	extra := filepath.Join(home, "extra")
-	f := &fixture{t: t, home: home, rng: rand.New(rand.NewPCG(5, 5))}
-	f.writeFile("extra/a", f.randomData(300<<10))
-	c.mustRun("snapshot", "--home", home)
+	writeFile(t, home, "extra/a", randomData(rand.New(rand.NewPCG(5, 5)), 300<<10))
+	c.MustRun("snapshot", "--home", home)
 	if err := os.RemoveAll(extra); err != nil {
 		t.Fatal(err)
 	}
-	c.mustRun("snapshot", "--home", home)
+	c.MustRun("snapshot", "--home", home)
 
-	r := openRepo(t, be, t.TempDir())
-	snaps, err := r.Snapshots(ctx)
+	r := openRepo(t, be)
+	snaps, err := r.Snapshots(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, _ := fileOf(t, r, snaps[1], "shared/big.pack")
+	node := fileOf(t, r, snaps[1], "shared/big.pack")
 	data := packObject(locationOf(t, r, node.Content[0]).Pack)
 	b := readObject(t, be, data)
-	if err := be.Put(ctx, data, bytesReader(b[:len(b)/2]), int64(len(b)/2)); err != nil {
-		t.Fatal(err)
-	}
-	dirNode, _ := fileOf(t, r, snaps[1], "shared/data/repositories/2")
+	putObject(t, be, data, b[:len(b)/2])
+	dirNode := fileOf(t, r, snaps[1], "shared/data/repositories/2")
 	tl := locationOf(t, r, dirNode.Subtree)
 	flipByte(t, be, packObject(tl.Pack), int64(tl.Offset)+20)
 	index := objectNames(t, be, "index/")[0]
@@ -114,7 +108,7 @@ func damagedRepository(t *testing.T, bin, home string) string {
 	if err := os.WriteFile(leftover, []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-2 * LeftoverAge)
+	old := time.Now().Add(-2 * maintenance.LeftoverAge)
 	if err := os.Chtimes(leftover, old, old); err != nil {
 		t.Fatal(err)
 	}

@@ -73,10 +73,11 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if res == nil {
 		return lockLost(ctx, classifyFlowError(err))
 	}
-	if perr := printRestore(g, res); err == nil {
-		return perr
+	perr := printRestore(g, res)
+	if err != nil {
+		return lockLost(ctx, withCode(restoreExitCode(res), err))
 	}
-	return lockLost(ctx, withCode(restoreExitCode(res), err))
+	return perr
 }
 
 func (o restoreOptions) validate() error {

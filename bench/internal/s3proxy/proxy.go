@@ -1,4 +1,4 @@
-package servers
+package s3proxy
 
 import (
 	"context"
@@ -46,9 +46,9 @@ type Proxy struct {
 	reqs Requests
 }
 
-// StartProxy serves a counting proxy in front of target ("127.0.0.1:PORT");
+// Start serves a counting proxy in front of target ("127.0.0.1:PORT");
 // log (nil: discard) hears if serving fails.
-func StartProxy(target string, log *slog.Logger) (*Proxy, error) {
+func Start(target string, log *slog.Logger) (*Proxy, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -3,6 +3,9 @@ package s3proxy
 import (
 	"bytes"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -68,5 +71,66 @@ func TestProxyCountsS3Requests(t *testing.T) {
 	}
 	if sum := d.ByKind["PUT"] + d.ByKind["GET"] + d.ByKind["LIST"] + d.ByKind["HEAD"]; sum != d.Total {
 		t.Errorf("proxy counted %+v: kinds add up to %d, total is %d", d, sum, d.Total)
+	}
+}
+
+func TestProxyCountsDownloadedBytesBeforeTheClientHasThem(t *testing.T) {
+	s := testenv.MinIO(t)
+	bucket := s.NewBucket(t)
+	p := startProxy(t, s.Endpoint)
+	c := client(t, s, p)
+	ctx := t.Context()
+	const size = 8 << 20
+	if _, err := c.PutObject(ctx, bucket, "big", bytes.NewReader(make([]byte, size)), size, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before := p.Count()
+	obj, err := c.GetObject(ctx, bucket, "big", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	const part = 1 << 20
+	if _, err := io.ReadFull(obj, make([]byte, part)); err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Count().Sub(before); d.BytesOut < part || d.ByKind["GET"] < 1 {
+		t.Fatalf("with %d bytes read by the client the proxy counted %+v; want a GET and at least those bytes", part, d)
+	}
+}
+
+func TestProxyCountsARequestBeforeForwardingIt(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		close(arrived)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer backend.Close()
+	p := startProxy(t, strings.TrimPrefix(backend.URL, "http://"))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(p.URL()+"/bucket/key", "application/octet-stream", strings.NewReader("payload"))
+		if err == nil {
+			err = resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-arrived:
+	case err := <-done:
+		t.Fatalf("the request ended before it reached the backend: %v", err)
+	}
+	// The backend has the request and its body, and has not answered yet.
+	r := p.Count()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r.Total != 1 || r.ByKind["POST"] != 1 || r.BytesIn != int64(len("payload")) {
+		t.Fatalf("while the backend held the request the proxy counted %+v; want 1 POST with a 7-byte body", r)
 	}
 }

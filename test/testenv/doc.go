@@ -2,9 +2,11 @@
 // tools: one MinIO and one PostgreSQL per test binary, started on first use
 // through test/servers (which owns starting, stopping and cleaning up after
 // them) and stopped when the test binary ends; a fresh bucket or database
-// per test (NewBucket, NewDB); and the git binary.
+// per test (NewBucket, NewDB); the git binary; and a bbvault binary built
+// once per test binary (Bbvault).
 //
-// A test package that uses MinIO or Postgres must hand its TestMain to Main:
+// A test package that uses MinIO, Postgres or Bbvault must hand its TestMain
+// to Main:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,8 +41,13 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, "child: postgres:", err)
 		return 1
 	}
-	report := childReport{MinIOPID: s.PID(), PostgresPID: p.PID(), Dirs: []string{s.Dir(), p.Dir()},
-		ShmIDs: shmSegments(p.PID())}
+	bin, err := bbvaultOnce()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child: bbvault:", err)
+		return 1
+	}
+	report := childReport{MinIOPID: s.PID(), PostgresPID: p.PID(),
+		Dirs: []string{s.Dir(), p.Dir(), filepath.Dir(bin)}, ShmIDs: shmSegments(p.PID())}
 	if err := json.NewEncoder(os.Stdout).Encode(report); err != nil {
 		fmt.Fprintln(os.Stderr, "child: report:", err)
 		return 1
@@ -55,8 +61,9 @@ func runChild() int {
 }
 
 func TestServersStopWithTheTestBinary(t *testing.T) {
-	MinIO(t) // the children need both servers: Need them here first
+	MinIO(t) // the children need both servers and bbvault: Need them here first
 	Postgres(t)
+	Bbvault(t)
 	t.Run("normal end stops servers and removes data", func(t *testing.T) {
 		t.Parallel()
 		cmd, stdin, report := startChild(t)

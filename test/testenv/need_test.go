@@ -85,6 +85,7 @@ func TestServersRequireMain(t *testing.T) {
 	for name, start := range map[string]func(testing.TB){
 		"MinIO":    func(tb testing.TB) { MinIO(tb) },
 		"Postgres": func(tb testing.TB) { Postgres(tb) },
+		"Bbvault":  func(tb testing.TB) { Bbvault(tb) },
 	} {
 		o := record(start)
 		if !strings.Contains(o.failed, "func TestMain(m *testing.M) { testenv.Main(m) }") {

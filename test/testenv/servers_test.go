@@ -3,6 +3,8 @@ package testenv
 import (
 	"context"
 	"errors"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -11,7 +13,7 @@ import (
 
 // The servers themselves are tested in test/servers; these tests check
 // what testenv adds: one server per test binary, fresh buckets and
-// databases per test.
+// databases per test, a bbvault binary built once.
 
 func TestMinIOIsSharedAndBucketsAreFresh(t *testing.T) {
 	a, b := MinIO(t), MinIO(t)
@@ -75,4 +77,15 @@ func connect(t *testing.T, dsn string) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
+}
+
+func TestBbvaultIsBuiltOnceAndRuns(t *testing.T) {
+	first, second := Bbvault(t), Bbvault(t)
+	if first != second {
+		t.Fatalf("Bbvault built twice: %s and %s", first, second)
+	}
+	out, err := exec.Command(first, "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "snapshot") {
+		t.Fatalf("%s --help: %v; output:\n%s\nwant the command list, with snapshot", first, err, out)
+	}
 }

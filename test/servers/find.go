@@ -28,8 +28,16 @@ func missing(what, looked string) error {
 
 // FindMinIO looks for the minio binary in PATH, then in $(go env GOPATH)/bin,
 // then in ~/go/bin, where scripts/install-test-deps.sh puts it.
-func FindMinIO() (string, error) {
-	if path, err := exec.LookPath("minio"); err == nil {
+func FindMinIO() (string, error) { return findGoBinary("minio") }
+
+// FindPushgateway looks for the pushgateway binary where FindMinIO looks for
+// minio.
+func FindPushgateway() (string, error) { return findGoBinary("pushgateway") }
+
+// findGoBinary looks for name in PATH, then in the GOPATH bin directories
+// and ~/go/bin, where scripts/install-test-deps.sh builds it.
+func findGoBinary(name string) (string, error) {
+	if path, err := exec.LookPath(name); err == nil {
 		return path, nil
 	}
 	dirs := goPathBins()
@@ -37,12 +45,12 @@ func FindMinIO() (string, error) {
 		dirs = append(dirs, filepath.Join(home, "go", "bin"))
 	}
 	for _, dir := range dirs {
-		path := filepath.Join(dir, "minio")
+		path := filepath.Join(dir, name)
 		if isExecutable(path) {
 			return path, nil
 		}
 	}
-	return "", missing("minio", "looked in PATH and "+strings.Join(dirs, ", "))
+	return "", missing(name, "looked in PATH and "+strings.Join(dirs, ", "))
 }
 
 // goPathBins returns the bin directory of every GOPATH entry, asking the go

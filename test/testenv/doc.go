@@ -2,8 +2,8 @@
 // tools: one MinIO and one PostgreSQL per test binary, started on first use
 // through test/servers (which owns starting, stopping and cleaning up after
 // them) and stopped when the test binary ends; a fresh bucket or database
-// per test (NewBucket, NewDB); the git binary; and a bbvault binary built
-// once per test binary (Bbvault).
+// per test (NewBucket, NewDB); a fresh Pushgateway per test; the git
+// binary; and a bbvault binary built once per test binary (Bbvault).
 //
 // A test package that uses MinIO, Postgres or Bbvault must hand its TestMain
 // to Main:

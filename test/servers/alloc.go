@@ -23,6 +23,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// portAndDir picks a free port and creates a scratch directory (NewDir) for
+// a server of kind.
+func portAndDir(kind string) (int, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, "", err
+	}
+	dir, err := NewDir(kind)
+	return port, dir, err
+}
+
 // RandomHex returns n random bytes as hex, for credentials and names.
 func RandomHex(n int) string {
 	b := make([]byte, n)

@@ -79,11 +79,7 @@ func startPostgres(ctx context.Context, binDir string, cred *syscall.Credential,
 
 // newPostgres picks the port and password and prepares the directory.
 func newPostgres(binDir string, cred *syscall.Credential) (*Postgres, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := NewDir("postgres")
+	port, dir, err := portAndDir("postgres")
 	if err != nil {
 		return nil, err
 	}

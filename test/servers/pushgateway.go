@@ -35,11 +35,7 @@ func StartPushgateway(ctx context.Context) (*Pushgateway, error) {
 }
 
 func startPushgateway(ctx context.Context, bin string) (*Pushgateway, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := NewDir("pushgateway")
+	port, dir, err := portAndDir("pushgateway")
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"bbvault/internal/backend/local"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
+	"bbvault/test/testenv"
 )
 
 // bbvaultCLI runs a freshly built bbvault binary against one local
@@ -30,15 +31,7 @@ type bbvaultCLI struct {
 
 func newCLI(t testing.TB) *bbvaultCLI {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build bbvault: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "bbvault")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "bbvault/cmd/bbvault").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	c := &bbvaultCLI{t: t, bin: bin, repo: filepath.Join(t.TempDir(), "repo"), cache: filepath.Join(t.TempDir(), "cache")}
+	c := &bbvaultCLI{t: t, bin: testenv.Bbvault(t), repo: filepath.Join(t.TempDir(), "repo"), cache: filepath.Join(t.TempDir(), "cache")}
 	c.env = append(os.Environ(), "BBVAULT_PASSWORD="+testPassword, "BBVAULT_REPOSITORY="+c.repo,
 		"BBVAULT_CACHE_DIR="+c.cache, "BBVAULT_PASSWORD_FILE=")
 	c.mustRun("init", "--pack-size", "4")

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,34 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// bbvault builds the binary once per test run.
-func bbvault(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bbvault-lockflow-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "bbvault")
-		out, err := exec.Command("go", "build", "-o", binPath, "bbvault/cmd/bbvault").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build bbvault: %v", buildErr)
-	}
-	return binPath
-}
 
 type fixture struct {
 	t     *testing.T
@@ -83,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) cmd(args ...string) *exec.Cmd {
-	c := exec.Command(bbvault(f.t), args...)
+	c := exec.Command(testenv.Bbvault(f.t), args...)
 	c.Env = f.env
 	return c
 }

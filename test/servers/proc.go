@@ -1,4 +1,4 @@
-package testenv
+package servers
 
 import (
 	"context"
@@ -16,7 +16,8 @@ import (
 var errPortTaken = errors.New("port already in use")
 
 // proc is one server process: in its own process group, killed by the kernel
-// when the test binary dies, its output in a log file.
+// when its parent (the test binary, the benchmark) dies, its output in a log
+// file.
 type proc struct {
 	name    string
 	cmd     *exec.Cmd
@@ -49,7 +50,7 @@ func startProc(name string, cmd *exec.Cmd, logPath string, secrets ...string) (*
 
 // serverAttr adds to attr what every server process gets: its own process
 // group (so it can be killed with its children, and a terminal's Ctrl-C goes
-// to the test binary only) and SIGKILL when the test binary dies.
+// to the parent only) and SIGKILL when the parent dies.
 func serverAttr(attr *syscall.SysProcAttr) *syscall.SysProcAttr {
 	if attr == nil {
 		attr = &syscall.SysProcAttr{}

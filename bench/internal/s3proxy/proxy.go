@@ -1,4 +1,4 @@
-package servers
+package s3proxy
 
 import (
 	"context"
@@ -38,17 +38,27 @@ func (r Requests) Sub(earlier Requests) Requests {
 // Proxy is a reverse proxy on a loopback port that forwards everything to
 // one S3 endpoint and counts the requests. It leaves the Host header as the
 // client sent it, so signatures made for the proxy's address verify.
+//
+// It counts as traffic arrives, never after the fact: a request when its
+// headers have been read, before it is forwarded; body bytes as they pass,
+// before they are forwarded (uploads) or handed to the client (downloads).
+// So once a client holds a response, or part of its body, Count includes
+// that request and those bytes.
 type Proxy struct {
-	srv  *http.Server
-	ln   net.Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	reqs Requests
+	srv *http.Server
+	ln  net.Listener
+	wg  sync.WaitGroup
+
+	mu     sync.Mutex // guards total and byKind, which change together
+	total  int64
+	byKind map[string]int64
+
+	bytesIn, bytesOut atomic.Int64 // bumped per read or write, from many goroutines
 }
 
-// StartProxy serves a counting proxy in front of target ("127.0.0.1:PORT");
-// log (nil: discard) hears if serving fails.
-func StartProxy(target string, log *slog.Logger) (*Proxy, error) {
+// Start serves a counting proxy in front of target ("127.0.0.1:PORT"); log
+// (nil: discard) hears if serving fails.
+func Start(target string, log *slog.Logger) (*Proxy, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -56,7 +66,7 @@ func StartProxy(target string, log *slog.Logger) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	p := &Proxy{ln: ln, reqs: Requests{ByKind: map[string]int64{}}}
+	p := &Proxy{ln: ln, byKind: map[string]int64{}}
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target})
 	rp.FlushInterval = -1
 	p.srv = &http.Server{Handler: p.count(rp), ReadHeaderTimeout: time.Minute}
@@ -74,13 +84,13 @@ func (p *Proxy) Endpoint() string { return p.ln.Addr().String() }
 // URL is the proxy's base URL.
 func (p *Proxy) URL() string { return "http://" + p.Endpoint() }
 
-// Count returns the requests so far.
+// Count returns the requests so far (see Proxy for when they count).
 func (p *Proxy) Count() Requests {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.reqs
-	c.ByKind = map[string]int64{}
-	for k, v := range p.reqs.ByKind {
+	c := Requests{Total: p.total, ByKind: make(map[string]int64, len(p.byKind)),
+		BytesIn: p.bytesIn.Load(), BytesOut: p.bytesOut.Load()}
+	for k, v := range p.byKind {
 		c.ByKind[k] = v
 	}
 	return c
@@ -89,19 +99,20 @@ func (p *Proxy) Count() Requests {
 // count wraps the proxy handler with the counters.
 func (p *Proxy) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := &countingReader{r: r.Body}
+		p.arrived(kind(r))
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = body
+			r.Body = &countingReader{r: r.Body, n: &p.bytesIn}
 		}
-		cw := &countingWriter{ResponseWriter: w}
-		next.ServeHTTP(cw, r)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.reqs.Total++
-		p.reqs.ByKind[kind(r)]++
-		p.reqs.BytesIn += body.n.Load()
-		p.reqs.BytesOut += cw.n
+		next.ServeHTTP(&countingWriter{ResponseWriter: w, n: &p.bytesOut}, r)
 	})
+}
+
+// arrived counts one request of kind k.
+func (p *Proxy) arrived(k string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total++
+	p.byKind[k]++
 }
 
 // kind names an S3 request: its method, or LIST for listings.
@@ -122,11 +133,11 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-// countingReader counts a request body; the transport may read it from
-// its own goroutine, hence the atomic.
+// countingReader counts a request body as the proxy reads it, before the
+// bytes are forwarded.
 type countingReader struct {
 	r io.ReadCloser
-	n atomic.Int64
+	n *atomic.Int64
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
@@ -137,14 +148,19 @@ func (c *countingReader) Read(b []byte) (int, error) {
 
 func (c *countingReader) Close() error { return c.r.Close() }
 
+// countingWriter counts a response body before handing it to the client,
+// and takes back what the client's connection did not accept.
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	n *atomic.Int64
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
+	c.n.Add(int64(len(b)))
 	n, err := c.ResponseWriter.Write(b)
-	c.n += int64(n)
+	if n < len(b) {
+		c.n.Add(int64(n - len(b)))
+	}
 	return n, err
 }
 
@@ -154,3 +170,6 @@ func (c *countingWriter) Flush() {
 		f.Flush()
 	}
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -1,4 +1,4 @@
-package testenv
+package servers_test
 
 import (
 	"bytes"
@@ -6,17 +6,20 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"bbvault/test/servers"
+	"bbvault/test/testenv"
 )
 
 func TestMinIOBucketRoundTrip(t *testing.T) {
-	s := MinIO(t)
-	t.Logf("MinIO %s started in %v", s.Endpoint, s.started)
+	s := testenv.MinIO(t)
 	bucket := s.NewBucket(t)
 	client, err := minio.New(s.Endpoint, &minio.Options{
 		Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
@@ -24,7 +27,7 @@ func TestMinIOBucketRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload := []byte("bbvault testenv object " + randomHex(8))
+	payload := []byte("bbvault testenv object " + servers.RandomHex(8))
 	_, err = client.PutObject(t.Context(), bucket, "dir/object", bytes.NewReader(payload),
 		int64(len(payload)), minio.PutObjectOptions{})
 	if err != nil {
@@ -44,29 +47,8 @@ func TestMinIOBucketRoundTrip(t *testing.T) {
 	}
 }
 
-func TestMinIOIsSharedAndBucketsAreFresh(t *testing.T) {
-	a, b := MinIO(t), MinIO(t)
-	if a != b {
-		t.Fatalf("second MinIO call started another server: %s and %s", a.Endpoint, b.Endpoint)
-	}
-	first, second := a.NewBucket(t), a.NewBucket(t)
-	if first == second {
-		t.Fatalf("NewBucket returned %q twice", first)
-	}
-	client, err := a.client(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bucket := range []string{first, second} {
-		ok, err := client.BucketExists(t.Context(), bucket)
-		if err != nil || !ok {
-			t.Errorf("bucket %s: exists=%v err=%v, want it to exist", bucket, ok, err)
-		}
-	}
-}
-
 func TestMinIOListensOnLoopbackOnly(t *testing.T) {
-	s := MinIO(t)
+	s := testenv.MinIO(t)
 	host, port, err := net.SplitHostPort(s.Endpoint)
 	if err != nil {
 		t.Fatalf("Endpoint %q: %v", s.Endpoint, err)
@@ -77,7 +59,7 @@ func TestMinIOListensOnLoopbackOnly(t *testing.T) {
 	if want := "http://127.0.0.1:" + port; s.URL() != want {
 		t.Errorf("URL() = %q, want %q", s.URL(), want)
 	}
-	args := processArgs(t, s.proc.pid())
+	args := processArgs(t, s.PID())
 	for _, flag := range []string{"--address", "--console-address"} {
 		if v := argAfter(args, flag); !strings.HasPrefix(v, "127.0.0.1:") {
 			t.Errorf("minio %s is %q, want 127.0.0.1:PORT", flag, v)
@@ -86,7 +68,7 @@ func TestMinIOListensOnLoopbackOnly(t *testing.T) {
 }
 
 func TestMinIORejectsWrongSecret(t *testing.T) {
-	s := MinIO(t)
+	s := testenv.MinIO(t)
 	client, err := minio.New(s.Endpoint, &minio.Options{
 		Creds:      credentials.NewStaticV4(s.AccessKey, s.SecretKey+"x", ""),
 		MaxRetries: 1,
@@ -102,12 +84,12 @@ func TestMinIORejectsWrongSecret(t *testing.T) {
 }
 
 func TestMinIOSecretNotInArgsOrLog(t *testing.T) {
-	s := MinIO(t)
-	args := strings.Join(processArgs(t, s.proc.pid()), " ")
+	s := testenv.MinIO(t)
+	args := strings.Join(processArgs(t, s.PID()), " ")
 	if strings.Contains(args, s.SecretKey) {
 		t.Errorf("the secret key is on minio's command line")
 	}
-	log, err := os.ReadFile(s.proc.logPath)
+	log, err := os.ReadFile(s.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +116,42 @@ func argAfter(args []string, flag string) string {
 		}
 	}
 	return ""
+}
+
+func TestMinIOInAGivenDirKeepsItsDataAfterStop(t *testing.T) {
+	testenv.MinIO(t) // Need MinIO: skip, or fail under CI, when it is missing
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "minio")
+	m, err := servers.StartMinIO(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Stop() }) // if the test ends early; a second Stop does nothing
+	if err := m.MakeBucket(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := minio.New(m.Endpoint, &minio.Options{
+		Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""), MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b/c"} {
+		payload := bytes.Repeat([]byte(name), 1000)
+		if _, err := c.PutObject(ctx, "kept", name, bytes.NewReader(payload), int64(len(payload)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objects, size, err := m.Usage(ctx, "kept")
+	if err != nil || objects != 2 || size != 1000+3000 {
+		t.Errorf("Usage = %d objects, %d bytes, %v; want 2 objects, 4000 bytes", objects, size, err)
+	}
+	if err := m.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListBuckets(ctx); err == nil {
+		t.Error("the server still answers after Stop")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "kept")); err != nil {
+		t.Errorf("the bucket's data is gone after Stop, though the caller gave the directory: %v", err)
+	}
 }

@@ -1,42 +1,63 @@
-package testenv
+package servers
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// sweepOnce removes stale data directories once per test binary.
-var sweepOnce sync.Once
+// dirPrefix starts the name of every directory NewDir creates; the process
+// ID that follows lets a later run remove what a killed run left.
+const dirPrefix = "bbvault-run-"
 
-// sweepStale removes data directories whose test binary no longer runs
-// (one killed before Main could clean up). It is best effort: whatever it
-// cannot remove now, a later run tries again.
-func sweepStale() {
-	entries, err := os.ReadDir(os.TempDir())
+// NewDir creates a fresh directory for kind ("postgres", "minio", "work")
+// under os.TempDir(), named after this process so that SweepStale can
+// remove it once this process is gone. The caller removes it when done.
+func NewDir(kind string) (string, error) {
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-%s-", dirPrefix, os.Getpid(), kind))
 	if err != nil {
-		return
+		return "", fmt.Errorf("create a %s directory: %w", kind, err)
 	}
-	for _, e := range entries {
-		pid, ok := dirOwner(e.Name())
-		if ok && pid != os.Getpid() && !processAlive(pid) {
-			dir := filepath.Join(os.TempDir(), e.Name())
-			// The directory names the segment: keep it until the segment is
-			// gone (a dying server's processes may still be attached).
-			if removeStaleShm(dir) {
-				_ = os.RemoveAll(dir)
-			}
-		}
-	}
+	return dir, nil
 }
 
-// dirOwner parses the process ID out of a testenv data directory name.
+// SweepStale removes the directories NewDir made for processes that no
+// longer run (killed before they could clean up), and the shared memory a
+// killed PostgreSQL left in them; it returns what it removed. A directory
+// whose segment is still attached (its server is still dying) is left for
+// a later sweep.
+func SweepStale() ([]string, error) {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return nil, fmt.Errorf("sweep %s: %w", os.TempDir(), err)
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		pid, ok := dirOwner(e.Name())
+		if !ok || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		dir := filepath.Join(os.TempDir(), e.Name())
+		if !removeStaleShm(dir) {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, dir)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// dirOwner parses the process ID out of a directory name made by NewDir.
 func dirOwner(name string) (int, bool) {
 	rest, ok := strings.CutPrefix(name, dirPrefix)
 	if !ok {

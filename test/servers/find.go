@@ -1,6 +1,7 @@
-package testenv
+package servers
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,10 +13,31 @@ import (
 	"syscall"
 )
 
-// findMinIO looks for the minio binary in PATH, then in $(go env GOPATH)/bin,
+// installHint tells the user how to get what is missing.
+const installHint = "run scripts/install-test-deps.sh"
+
+// ErrMissing marks a start failure caused by something not installed on the
+// machine (a binary, the postgres OS user). Its message says what to install.
+var ErrMissing = errors.New("not installed")
+
+// missing wraps ErrMissing with what is missing, where it was looked for, and
+// the install hint.
+func missing(what, looked string) error {
+	return fmt.Errorf("%s %w (%s): %s", what, ErrMissing, looked, installHint)
+}
+
+// FindMinIO looks for the minio binary in PATH, then in $(go env GOPATH)/bin,
 // then in ~/go/bin, where scripts/install-test-deps.sh puts it.
-func findMinIO() (string, error) {
-	if path, err := exec.LookPath("minio"); err == nil {
+func FindMinIO() (string, error) { return findGoBinary("minio") }
+
+// FindPushgateway looks for the pushgateway binary where FindMinIO looks for
+// minio.
+func FindPushgateway() (string, error) { return findGoBinary("pushgateway") }
+
+// findGoBinary looks for name in PATH, then in the GOPATH bin directories
+// and ~/go/bin, where scripts/install-test-deps.sh builds it.
+func findGoBinary(name string) (string, error) {
+	if path, err := exec.LookPath(name); err == nil {
 		return path, nil
 	}
 	dirs := goPathBins()
@@ -23,12 +45,12 @@ func findMinIO() (string, error) {
 		dirs = append(dirs, filepath.Join(home, "go", "bin"))
 	}
 	for _, dir := range dirs {
-		path := filepath.Join(dir, "minio")
+		path := filepath.Join(dir, name)
 		if isExecutable(path) {
 			return path, nil
 		}
 	}
-	return "", fmt.Errorf("minio %w (looked in PATH and %s)", errMissing, strings.Join(dirs, ", "))
+	return "", missing(name, "looked in PATH and "+strings.Join(dirs, ", "))
 }
 
 // goPathBins returns the bin directory of every GOPATH entry, asking the go
@@ -47,9 +69,9 @@ func goPathBins() []string {
 	return dirs
 }
 
-// findPGBinDir returns the directory holding initdb and postgres: the one
+// FindPGBinDir returns the directory holding initdb and postgres: the one
 // `pg_config --bindir` names, else the newest /usr/lib/postgresql/*/bin.
-func findPGBinDir() (string, error) {
+func FindPGBinDir() (string, error) {
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		if dir := strings.TrimSpace(string(out)); hasPGServer(dir) {
 			return dir, nil
@@ -62,8 +84,8 @@ func findPGBinDir() (string, error) {
 			return dir, nil
 		}
 	}
-	return "", fmt.Errorf("PostgreSQL server (initdb, postgres) %w "+
-		"(looked in `pg_config --bindir` and /usr/lib/postgresql/*/bin)", errMissing)
+	return "", missing("PostgreSQL server (initdb, postgres)",
+		"looked in `pg_config --bindir` and /usr/lib/postgresql/*/bin")
 }
 
 // pgMajor is the major version in /usr/lib/postgresql/VERSION/bin, or 0.
@@ -75,7 +97,7 @@ func pgMajor(binDir string) int {
 	return v
 }
 
-// hasPGServer reports whether dir holds the binaries a test server needs.
+// hasPGServer reports whether dir holds the binaries a server needs.
 func hasPGServer(dir string) bool {
 	return dir != "" && isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "postgres"))
 }
@@ -84,6 +106,20 @@ func hasPGServer(dir string) bool {
 func isExecutable(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0
+}
+
+// postgresUser returns the credential to run PostgreSQL with: nil (ourselves)
+// unless we are root, which PostgreSQL refuses; then the postgres OS user.
+func postgresUser() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := lookupUser("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", missing("OS user postgres",
+			"needed: PostgreSQL refuses to run as root"), err)
+	}
+	return u, nil
 }
 
 // lookupUser returns the credential (user and primary group, no

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what bbvault's tests and benchmarks run against: PostgreSQL (server
 # and client tools), git, rsync, restic (benchmark baseline), gcc (go test
-# -race needs cgo) and a MinIO server built from source into
+# -race needs cgo), btrfs-progs and e2fsprogs (the filesystem-snapshot tests
+# make a btrfs filesystem on a loop device) and a MinIO server built from source into
 # $(go env GOPATH)/bin. Idempotent: when everything is present it only checks.
 set -euo pipefail
 
@@ -40,6 +41,8 @@ missing_packages() {
 	for cmd in git rsync restic gcc; do
 		command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 	done
+	command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+	command -v chattr >/dev/null 2>&1 || missing+=(e2fsprogs)
 	echo "${missing[@]}"
 }
 
@@ -47,7 +50,7 @@ install_packages() {
 	local missing
 	missing="$(missing_packages)"
 	if [ -z "$missing" ]; then
-		log "ok: postgresql, git, rsync, restic, gcc already installed"
+		log "ok: postgresql, git, rsync, restic, gcc, btrfs-progs already installed"
 		return
 	fi
 	log "installing with apt-get: $missing"

@@ -95,7 +95,9 @@ func TestBtrfsKilledRunIsCleanedUp(t *testing.T) {
 		filepath.Join(home, ".bbvault-snapshots", foreign)).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("btrfs", "subvolume", "delete", filepath.Join(home, ".bbvault-snapshots", foreign)).Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("btrfs", "subvolume", "delete", filepath.Join(home, ".bbvault-snapshots", foreign)).Run()
+	})
 
 	helper, frozenHome := startHelper(t, helperEnv+"="+home, "FSSNAP_TEST_HELPER_PROVIDER=btrfs")
 	if got := readFile(t, filepath.Join(frozenHome, "shared/a")); got != "a\n" {

@@ -16,11 +16,13 @@ import (
 //   - export-ms: from Start to the exported snapshot; releasing the lock
 //     here is the fast option, safe only if no DDL lands before pg_dump's
 //     locks;
+//
 //   - start-ms: until pg_dump is running;
+//
 //   - ready-ms: until pg_dump holds its table locks (Ready, polled every
 //     15 ms), where the lock is released today.
 //
-//	go test ./internal/dbstream -run '^$' -bench LockWindowShare -benchtime 10x
+//     go test ./internal/dbstream -run '^$' -bench LockWindowShare -benchtime 10x
 func BenchmarkLockWindowShare(b *testing.B) {
 	pg := testenv.Postgres(b)
 	for _, n := range []int{20, 200, 1000} {

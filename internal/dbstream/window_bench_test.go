@@ -11,18 +11,14 @@ import (
 )
 
 // BenchmarkLockWindowShare measures what the database adds to the lock
-// window, on databases of 20, 200 (Bitbucket's order) and 1,000 tables:
+// window, on databases of 20, 200 (Bitbucket's order) and 1,000 tables. It
+// reports, counted from the call to Start: export-ms, until the snapshot is
+// exported (releasing the lock there is the fast option, safe only if no DDL
+// lands before pg_dump's locks); start-ms, until pg_dump runs; ready-ms,
+// until pg_dump holds its table locks (Ready polls every 15 ms), where the
+// lock is released today. Run with
 //
-//   - export-ms: from Start to the exported snapshot; releasing the lock
-//     here is the fast option, safe only if no DDL lands before pg_dump's
-//     locks;
-//
-//   - start-ms: until pg_dump is running;
-//
-//   - ready-ms: until pg_dump holds its table locks (Ready, polled every
-//     15 ms), where the lock is released today.
-//
-//     go test ./internal/dbstream -run '^$' -bench LockWindowShare -benchtime 10x
+//	go test ./internal/dbstream -run '^$' -bench LockWindowShare -benchtime 10x
 func BenchmarkLockWindowShare(b *testing.B) {
 	pg := testenv.Postgres(b)
 	for _, n := range []int{20, 200, 1000} {

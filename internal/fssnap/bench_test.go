@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,8 +17,20 @@ import (
 // BenchmarkBtrfsCreateRelease measures a btrfs snapshot of a home of many
 // small files, taken and released: it should not grow with the number of
 // files, which is what makes it fit under the maintenance lock.
+// BBVAULT_BENCH_FILES (e.g. "1000000") replaces the default sizes.
 func BenchmarkBtrfsCreateRelease(b *testing.B) {
-	for _, n := range []int{1_000, 10_000, 100_000} {
+	sizes := []int{1_000, 10_000, 100_000}
+	if env := os.Getenv("BBVAULT_BENCH_FILES"); env != "" {
+		sizes = nil
+		for f := range strings.SplitSeq(env, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatalf("BBVAULT_BENCH_FILES=%q: %v", env, err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		b.Run("files="+strconv.Itoa(n), func(b *testing.B) {
 			fs := testenv.Btrfs(b, 2<<30)
 			home := fs.Subvolume(b, "bitbucket")

@@ -132,7 +132,7 @@ func (s *Snapshot) Release(ctx context.Context) error {
 		f.released = true
 	}
 	if err := errors.Join(errs...); err != nil {
-		return s.p.errorf("release %s: %w (run `bbvault unlock` to retry)", s.Name(), err)
+		return s.p.errorf("release %s: %w", s.Name(), err)
 	}
 	return nil
 }

@@ -13,7 +13,9 @@ import (
 
 // cmdDriver runs the administrator's own commands, for what bbvault does
 // not drive itself (EBS, NetApp, Ceph, a SAN). Each is run with /bin/sh -c,
-// once per mounted filesystem under the home, all at once, with:
+// once per mounted filesystem under the home, all at once, with bbvault's
+// environment minus its secrets (variables named like a password, token or
+// secret) and:
 //
 //	BBVAULT_SNAPSHOT_NAME   the snapshot's name (carries the run's identity)
 //	BBVAULT_VOLUME          the mount point to snapshot

@@ -32,9 +32,10 @@ func newCmdEnv(t *testing.T) *cmdEnv {
 	writeFile(t, filepath.Join(e.home, "shared/a"), "a\n")
 	e.create = e.script(t, "create.sh", fmt.Sprintf(`d=%q/"$BBVAULT_SNAPSHOT_NAME"
 echo "create $BBVAULT_SNAPSHOT_NAME $BBVAULT_VOLUME $BBVAULT_VOLUME_FSTYPE $BBVAULT_HOME" >> %q
+env | grep -i -e secret -e password >> %q || true
 mkdir -p "$d" && cp -a "$BBVAULT_VOLUME/." "$d/" && chmod -R a-w "$d"
 echo "copying done" >&2
-echo "$d"`, e.copies, e.log))
+echo "$d"`, e.copies, e.log, e.log))
 	e.release = e.script(t, "release.sh", fmt.Sprintf(`echo "release $BBVAULT_SNAPSHOT_NAME $BBVAULT_SNAPSHOT_PATH" >> %q
 if [ -d "$BBVAULT_SNAPSHOT_PATH" ]; then chmod -R u+w "$BBVAULT_SNAPSHOT_PATH" && rm -rf "$BBVAULT_SNAPSHOT_PATH"; fi`, e.log))
 	return e
@@ -65,6 +66,8 @@ func records(t *testing.T, dir string) []string {
 
 func TestCmdSnapshot(t *testing.T) {
 	e := newCmdEnv(t)
+	t.Setenv("BITBUCKET_PASSWORD", "bb-secret-never-shown")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-never-shown")
 	p := prepare(t, e.opts())
 	s := create(t, p)
 	writeFile(t, filepath.Join(e.home, "shared/a"), "changed\n")
@@ -73,6 +76,9 @@ func TestCmdSnapshot(t *testing.T) {
 	}
 	if want := "create " + s.Name() + " " + e.home + " tmpfs " + e.home; !strings.Contains(readFile(t, e.log), want) {
 		t.Errorf("the create command was not given name, volume, type and home (%q):\n%s", want, readFile(t, e.log))
+	}
+	if log := readFile(t, e.log); strings.Contains(log, "never-shown") {
+		t.Errorf("the create command saw bbvault's secrets:\n%s", log)
 	}
 	if len(records(t, e.state)) != 1 {
 		t.Error("no record of the snapshot while it exists")

@@ -52,7 +52,7 @@ func (r runner) run(ctx context.Context, name string, args ...string) (string, e
 // runEnv is run with extra environment variables.
 func (r runner) runEnv(ctx context.Context, env []string, name string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(append(os.Environ(), "LC_ALL=C"), env...)
+	cmd.Env = append(append(childEnv(), "LC_ALL=C"), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = waitDelay
@@ -69,6 +69,22 @@ func (r runner) runEnv(ctx context.Context, env []string, name string, args ...s
 		return stdout.String(), &CommandError{Command: shown, Err: err, Stderr: tail(stderr.String())}
 	}
 	return stdout.String(), nil
+}
+
+// childEnv is this process's environment without its secrets (variables
+// named like a password, token or secret): the tools and the
+// administrator's scripts need none of bbvault's.
+func childEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		if strings.Contains(upper, "PASSWORD") || strings.Contains(upper, "TOKEN") || strings.Contains(upper, "SECRET") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // tail keeps the end of a command's stderr, on one line.

@@ -4,13 +4,15 @@
 # a local bbvault repository, with the maintenance lock held only for the
 # locked pass; then restore home and database onto a "new host" and check
 # that they agree with each other. Everything runs on 127.0.0.1 in a
-# throwaway directory (BBVAULT_DEMO_DIR to choose it; kept for inspection).
+# throwaway directory (BBVAULT_DEMO_DIR to choose it; kept for inspection:
+# the end of the run says where everything is and how to remove it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-BBVAULT_SKIP_MINIO=1 bash scripts/install-test-deps.sh
+# PostgreSQL and git only; apt's output is shown only if it fails.
+BBVAULT_DEPS=demo bash scripts/install-test-deps.sh
 say "building bbvault and the Bitbucket stand-in"
 go build -o bin/bbvault ./cmd/bbvault
 go build -o bin/bbstandin ./test/standin/cmd/bbstandin
@@ -28,7 +30,16 @@ cleanup() {
 	if [ -f "$DEMO/pg/postmaster.pid" ]; then
 		as_pg "$PGBIN/pg_ctl" -D "$DEMO/pg" -m fast stop >/dev/null 2>&1 || true
 	fi
-	echo "demo files kept in $DEMO"
+	cat <<EOT
+
+Everything the demo made is kept in $DEMO (PostgreSQL and the stand-in are stopped):
+  repository:        $DEMO/repo
+  its password:      $DEMO/repo-password
+  restored home:     $DEMO/restored-home
+  look around:       export BBVAULT_REPOSITORY=$DEMO/repo BBVAULT_PASSWORD_FILE=$DEMO/repo-password BBVAULT_CACHE_DIR=$DEMO/cache
+                     bin/bbvault snapshots; bin/bbvault ls latest
+  remove it all:     rm -rf $DEMO
+EOT
 }
 trap cleanup EXIT
 
@@ -77,8 +88,10 @@ sleep 1
 say "bbvault snapshot (first: everything)"
 bin/bbvault snapshot --home "$DEMO/home" --bitbucket-url "$BITBUCKET_URL" --db "$DB"
 sleep 2
-say "bbvault snapshot (second: only what the pushes changed)"
+say "bbvault snapshot (second: the home re-reads only what the pushes changed; the database is dumped again whole, and only its changed chunks are stored)"
 bin/bbvault snapshot --home "$DEMO/home" --bitbucket-url "$BITBUCKET_URL" --db "$DB"
+echo "(\"added\" counts the changed home files plus every database chunk (about 1 MiB each) that a push touched:"
+echo " on this 3 MiB database that is a large share; on a real one it is a small one)"
 say "bbvault snapshots"
 bin/bbvault snapshots
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what bbvault's tests and benchmarks run against: PostgreSQL (server
-# and client tools), git, rsync, restic (benchmark baseline), gcc (go test
-# -race needs cgo), btrfs-progs and e2fsprogs (the filesystem-snapshot tests
-# make a btrfs filesystem on a loop device) and a MinIO server built from source into
+# and client tools), git, rsync, restic (benchmark baseline), systemd-analyze
+# (checks the shipped units), gcc (go test -race needs cgo), btrfs-progs and
+# e2fsprogs (the filesystem-snapshot tests make a btrfs filesystem on a loop
+# device), a MinIO server and a Prometheus Pushgateway built from source into
 # $(go env GOPATH)/bin. Idempotent: when everything is present it only checks.
 set -euo pipefail
 
 MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
+PUSHGATEWAY_MODULE="github.com/prometheus/pushgateway"
+PUSHGATEWAY_VERSION="v1.11.1"
 
 log() { printf 'install-test-deps: %s\n' "$*"; }
 
@@ -38,9 +41,16 @@ missing_packages() {
 	has_pg_server || missing+=(postgresql)
 	command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 	local cmd
+	if [ "${BBVAULT_DEPS:-test}" = demo ]; then
+		command -v git >/dev/null 2>&1 || missing+=(git)
+		echo "${missing[@]}"
+		return
+	fi
 	for cmd in git rsync restic gcc; do
 		command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 	done
+	# systemd-analyze verifies the shipped units (deploy/).
+	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
 	command -v chattr >/dev/null 2>&1 || missing+=(e2fsprogs)
 	echo "${missing[@]}"
@@ -50,13 +60,22 @@ install_packages() {
 	local missing
 	missing="$(missing_packages)"
 	if [ -z "$missing" ]; then
-		log "ok: postgresql, git, rsync, restic, gcc, btrfs-progs already installed"
+		log "ok: the packages needed are installed"
 		return
 	fi
 	log "installing with apt-get: $missing"
-	as_root apt-get update -qq
+	local aptlog
+	aptlog="$(mktemp)"
+	# apt's chatter goes to a log, shown only when it fails.
 	# shellcheck disable=SC2086 # one word per package
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+	if ! { as_root apt-get update -qq &&
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$aptlog" 2>&1; then
+		cat "$aptlog" >&2
+		rm -f "$aptlog"
+		log "apt-get install $missing failed" >&2
+		exit 1
+	fi
+	rm -f "$aptlog"
 	missing="$(missing_packages)"
 	if [ -n "$missing" ]; then
 		log "still missing after apt-get install: $missing" >&2
@@ -80,16 +99,43 @@ install_minio() {
 	log "installed minio at $gobin/minio"
 }
 
+# install_pushgateway builds the Pushgateway the metrics tests push to.
+# `go install module@version` cannot be used: it asks the module proxy for
+# the module's version list (to check for deprecation), which the proxy
+# refuses for this module; a throwaway module that requires the pinned
+# version builds the same binary without that lookup.
+install_pushgateway() {
+	local gobin tmp
+	gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	if [ -x "$gobin/pushgateway" ] || command -v pushgateway >/dev/null 2>&1; then
+		log "ok: pushgateway already installed"
+		return
+	fi
+	log "building the Prometheus Pushgateway $PUSHGATEWAY_VERSION into $gobin (about a minute)"
+	tmp="$(mktemp -d)"
+	(
+		cd "$tmp"
+		go mod init bbvault-pushgateway-build >/dev/null 2>&1
+		go mod edit -require "$PUSHGATEWAY_MODULE@$PUSHGATEWAY_VERSION"
+		GOFLAGS="-mod=mod -buildvcs=false" go build -o "$gobin/pushgateway" "$PUSHGATEWAY_MODULE"
+	) || { rm -rf "$tmp"; log "building the Pushgateway failed" >&2; exit 1; }
+	rm -rf "$tmp"
+	log "installed pushgateway at $gobin/pushgateway"
+}
+
 main() {
 	if ! command -v go >/dev/null 2>&1; then
 		log "go not found in PATH: install Go 1.26 first" >&2
 		exit 1
 	fi
 	install_packages
-	# BBVAULT_SKIP_MINIO=1: the demo needs PostgreSQL and git, not MinIO.
-	if [ "${BBVAULT_SKIP_MINIO:-0}" != "1" ]; then
-		install_minio
+	# BBVAULT_DEPS=demo: the demo needs PostgreSQL and git only (no MinIO,
+	# Pushgateway, restic, rsync). BBVAULT_SKIP_MINIO=1 is the older spelling.
+	if [ "${BBVAULT_DEPS:-test}" = demo ] || [ "${BBVAULT_SKIP_MINIO:-0}" = 1 ]; then
+		return
 	fi
+	install_minio
+	install_pushgateway
 	if [ "$(go env CGO_ENABLED)" != "1" ]; then
 		log "warning: CGO_ENABLED is not 1, so go test -race cannot run" >&2
 	fi

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/pflag"
 
 	"bbvault/internal/bitbucket"
 	"bbvault/internal/dbstream"
 	"bbvault/internal/flow"
-	"bbvault/internal/progress"
-	"bbvault/internal/repo"
 )
 
 // databaseFlags configure the database side of a snapshot.
@@ -60,39 +56,22 @@ func (d *dbRestoreFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&d.pgBin, "pg-bin", "", "directory holding pg_restore/psql")
 }
 
-// restoreDatabase streams the snapshot's dump into a new database.
-func restoreDatabase(ctx context.Context, g *globals, r *repo.Repository, m *repo.Manifest, d dbRestoreFlags, out map[string]any) error {
-	s := databaseStream(m)
-	if s == nil {
-		return fmt.Errorf("snapshot %s holds no database dump", m.ShortID())
+// databaseTarget returns the database to restore into, or nil without
+// --db-target.
+func (d *dbRestoreFlags) databaseTarget(g *globals) flow.DatabaseTarget {
+	if d.target == "" {
+		return nil
 	}
-	sr := r.NewStreamReader(ctx, s.Blobs)
-	defer sr.Close()
-	sum, err := dbstream.Restore(ctx, dbstream.RestoreOptions{TargetDSN: d.target, BinDir: d.pgBin,
-		Owner: d.owner, NoOwner: d.noOwner, Jobs: d.jobs, Encoding: s.Meta["encoding"], Logger: g.log}, sr)
-	if err != nil {
-		if errors.Is(err, repo.ErrCorruptBlob) {
-			return withCode(exitIntegrity, err)
-		}
-		return withCode(exitDatabase, fmt.Errorf("database restore: %w", err))
-	}
-	out["database"] = map[string]any{"name": sum.Database, "tables": sum.Tables, "rows": sum.Rows, "bytes": sum.Bytes}
-	g.printf("database: %s restored, %d tables, %d rows, %s of dump\n", sum.Database, sum.Tables, sum.Rows, progress.Bytes(sum.Bytes))
-	return nil
+	return &flow.PostgresTarget{Options: dbstream.RestoreOptions{TargetDSN: d.target, BinDir: d.pgBin,
+		Owner: d.owner, NoOwner: d.noOwner, Jobs: d.jobs, Logger: g.log}}
 }
 
-func databaseStream(m *repo.Manifest) *repo.Stream {
-	for i := range m.Streams {
-		if m.Streams[i].Name == "database" {
-			return &m.Streams[i]
-		}
-	}
-	return nil
-}
-
-// classifySnapshotError gives lock-flow and database failures their codes.
-func classifySnapshotError(err error) error {
+// classifyFlowError gives the flow's failures their codes: lock flow,
+// database, damaged data.
+func classifyFlowError(err error) error {
 	switch {
+	case errors.Is(err, flow.ErrDamaged):
+		return withCode(exitIntegrity, err)
 	case errors.Is(err, flow.ErrStillLocked):
 		return withCode(exitStillLocked, err)
 	case errors.Is(err, flow.ErrBitbucket), errors.Is(err, bitbucket.ErrDrainTimeout):

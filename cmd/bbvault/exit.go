@@ -9,6 +9,7 @@ import (
 	"bbvault/internal/backend"
 	"bbvault/internal/crypto"
 	"bbvault/internal/repo"
+	"bbvault/internal/repolock"
 )
 
 // Exit codes, documented in the README.
@@ -89,7 +90,7 @@ func exitCode(err error) int {
 		return exitNoRepo
 	case errors.Is(err, crypto.ErrWrongPassword), errors.Is(err, errNoPassword):
 		return exitPassword
-	case errors.Is(err, repo.ErrLocked):
+	case errors.Is(err, repolock.ErrLocked):
 		return exitRepoLocked
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity

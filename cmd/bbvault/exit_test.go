@@ -22,11 +22,11 @@ func TestInterruptionComesBeforeOtherCodes(t *testing.T) {
 		err  error
 		want int
 	}{
-		{classifySnapshotError(fmt.Errorf("%w: waiting for the drain: %w (Bitbucket was unlocked)", flow.ErrBitbucket, intr)), exitInterrupted},
-		{classifySnapshotError(fmt.Errorf("%w: pg_dump: %w", flow.ErrDatabase, intr)), exitInterrupted},
-		{classifySnapshotError(fmt.Errorf("%w: unlock: %w", flow.ErrStillLocked, intr)), exitStillLocked},
+		{classifyFlowError(fmt.Errorf("%w: waiting for the drain: %w (Bitbucket was unlocked)", flow.ErrBitbucket, intr)), exitInterrupted},
+		{classifyFlowError(fmt.Errorf("%w: pg_dump: %w", flow.ErrDatabase, intr)), exitInterrupted},
+		{classifyFlowError(fmt.Errorf("%w: unlock: %w", flow.ErrStillLocked, intr)), exitStillLocked},
 		{withCode(exitBackend, fmt.Errorf("put: %w", intr)), exitInterrupted},
-		{classifySnapshotError(fmt.Errorf("%w: a lock is still recorded", flow.ErrStillLocked)), exitStillLocked},
+		{classifyFlowError(fmt.Errorf("%w: a lock is still recorded", flow.ErrStillLocked)), exitStillLocked},
 	}
 	for _, c := range cases {
 		if got := exitCode(c.err); got != c.want {
@@ -55,7 +55,7 @@ func TestWithCause(t *testing.T) {
 	ended := fmt.Errorf("%w: the backup task ended with state CANCELLED", flow.ErrBitbucket)
 	aborted, abort := context.WithCancelCause(context.Background())
 	abort(ended)
-	if got := exitCode(classifySnapshotError(withCause(aborted, context.Canceled))); got != exitBitbucket {
+	if got := exitCode(classifyFlowError(withCause(aborted, context.Canceled))); got != exitBitbucket {
 		t.Errorf("a run stopped by a cancelled backup exits %d, want %d", got, exitBitbucket)
 	}
 }

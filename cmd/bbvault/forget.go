@@ -53,18 +53,18 @@ func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) e
 	if o.dryRun {
 		verb = "would remove"
 	}
-	removed := []map[string]any{}
+	out := forgetJSON{DryRun: o.dryRun, SnapshotsRemoved: []forgetEntryJSON{}}
 	for _, m := range found {
 		if !o.dryRun {
 			if err := r.DeleteSnapshot(ctx, m.ID); err != nil {
 				return lockLost(ctx, err)
 			}
 		}
-		removed = append(removed, map[string]any{"id": m.ID, "time": m.Time.Format(time.RFC3339Nano), "host": m.Host})
+		out.SnapshotsRemoved = append(out.SnapshotsRemoved, forgetEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host})
 		g.printf("%s snapshot %s (%s, %s)\n", verb, m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
 	}
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"dry_run": o.dryRun, "snapshots_removed": removed})
+		return g.printJSON(out)
 	}
 	if !o.dryRun {
 		g.printf("run `bbvault prune --keep-all` (or your usual prune) to delete the data only they used\n")

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-
 	"github.com/spf13/cobra"
 )
 
@@ -26,24 +23,13 @@ func runIndexRebuild(cmd *cobra.Command, g *globals) error {
 	if err != nil {
 		return err
 	}
-	path := r.Index().Path()
-	closeRepo()
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-	}
-	r, closeRepo, err = g.openRepo(cmd.Context())
-	if err != nil {
-		return err
-	}
 	defer closeRepo()
-	st, err := r.Index().Stats(cmd.Context())
+	st, err := r.RebuildCache(cmd.Context())
 	if err != nil {
 		return err
 	}
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"index_files": st.IndexFiles, "packs": st.Packs, "blobs": st.Blobs, "cache": filepath.Dir(path)})
+		return g.printJSON(newIndexRebuildJSON(st.Stats, st.Path))
 	}
 	g.printf("index cache rebuilt: %d index objects, %d packs, %d blobs\n", st.IndexFiles, st.Packs, st.Blobs)
 	return nil

@@ -10,10 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"bbvault/internal/archiver"
-	"bbvault/internal/blob"
-	"bbvault/internal/repo"
 	"bbvault/internal/tree"
+	"bbvault/internal/treewalk"
 )
 
 func newLsCommand(g *globals) *cobra.Command {
@@ -47,57 +45,26 @@ func runLs(ctx context.Context, g *globals, ref, p string, recursive bool) error
 	if m.Tree == nil {
 		return fmt.Errorf("snapshot %s holds no home directory", m.ShortID())
 	}
-	t, err := findDir(ctx, r, *m.Tree, p)
+	dir, err := treewalk.Find(ctx, r, *m.Tree, p)
 	if err != nil {
 		return err
 	}
-	var rows []map[string]any
-	err = walkTree(ctx, r, t, p, recursive, func(rel string, n tree.Node) {
+	rows := []lsEntryJSON{}
+	err = treewalk.Walk(ctx, r, dir, p, nil, func(rel string, n *tree.Node) error {
 		if g.jsonOut {
-			rows = append(rows, nodeJSON(rel, n))
-			return
+			rows = append(rows, newLsEntryJSON(rel, *n))
+		} else {
+			g.printf("%s\n", lsLine(rel, *n))
 		}
-		g.printf("%s\n", lsLine(rel, n))
+		if !recursive {
+			return treewalk.SkipDir
+		}
+		return nil
 	})
 	if err == nil && g.jsonOut {
 		err = g.printJSON(rows)
 	}
 	return err
-}
-
-// findDir descends from root to the directory at p.
-func findDir(ctx context.Context, r *repo.Repository, root blob.ID, p string) (tree.Tree, error) {
-	t, err := archiver.LoadTree(ctx, r, root)
-	if err != nil || p == "" {
-		return t, err
-	}
-	for _, name := range strings.Split(p, "/") {
-		n, ok := t.Lookup(name)
-		if !ok || n.Kind != tree.Dir {
-			return tree.Tree{}, fmt.Errorf("%s: no such directory in the snapshot", p)
-		}
-		if t, err = archiver.LoadTree(ctx, r, n.Subtree); err != nil {
-			return t, err
-		}
-	}
-	return t, nil
-}
-
-func walkTree(ctx context.Context, r *repo.Repository, t tree.Tree, dir string, recursive bool, fn func(string, tree.Node)) error {
-	for _, n := range t.Nodes {
-		rel := path.Join(dir, n.Name)
-		fn(rel, n)
-		if recursive && n.Kind == tree.Dir {
-			sub, err := archiver.LoadTree(ctx, r, n.Subtree)
-			if err != nil {
-				return err
-			}
-			if err := walkTree(ctx, r, sub, rel, recursive, fn); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func lsLine(rel string, n tree.Node) string {
@@ -131,10 +98,4 @@ func modeString(n tree.Node) string {
 		m |= fs.ModeSymlink
 	}
 	return m.String()
-}
-
-func nodeJSON(rel string, n tree.Node) map[string]any {
-	return map[string]any{"path": rel, "type": n.Kind.String(), "mode": fmt.Sprintf("%04o", n.Mode),
-		"uid": n.UID, "gid": n.GID, "user": n.User, "group": n.Group, "size": n.Size,
-		"mtime": time.Unix(0, n.MTime).UTC().Format(time.RFC3339Nano), "link_target": n.LinkTarget}
 }

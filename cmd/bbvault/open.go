@@ -11,6 +11,7 @@ import (
 	"bbvault/internal/backend"
 	"bbvault/internal/backend/location"
 	"bbvault/internal/repo"
+	"bbvault/internal/repolock"
 )
 
 // openBackend opens the storage named by --repo.
@@ -76,7 +77,8 @@ func (g *globals) openLockedRepo(ctx context.Context, spec lockSpec) (context.Co
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	lock, err := r.LockWith(ctx, repo.LockOptions{Exclusive: spec.exclusive, Command: spec.command, Wait: spec.wait})
+	lock, err := repolock.Acquire(ctx, r, repolock.Options{Exclusive: spec.exclusive, Command: spec.command,
+		Wait: spec.wait, Logger: g.log})
 	if err != nil {
 		closeRepo()
 		return nil, nil, nil, explainLocked(err)
@@ -87,23 +89,28 @@ func (g *globals) openLockedRepo(ctx context.Context, spec lockSpec) (context.Co
 		}
 		closeRepo()
 	}
+	// A prune may have run since the repository was opened.
+	if err := r.SyncIndex(lock.Context()); err != nil {
+		release()
+		return nil, nil, nil, err
+	}
 	return lock.Context(), r, release, nil
 }
 
 // explainLocked adds what to do to a lock conflict.
 func explainLocked(err error) error {
-	if !errors.Is(err, repo.ErrLocked) {
+	if !errors.Is(err, repolock.ErrLocked) {
 		return err
 	}
 	return fmt.Errorf("%w\nwait for it to finish (or pass --lock-wait); if that process is gone (its host crashed), "+
 		"`bbvault unlock-repo --all` removes its lock; a lock not refreshed for %s is removed automatically",
-		err, repo.DefaultLockStaleAfter)
+		err, repolock.DefaultStaleAfter)
 }
 
 // lockLost replaces the error of work cancelled because the repository lock
 // was lost by that reason.
 func lockLost(lockCtx context.Context, err error) error {
-	if cause := context.Cause(lockCtx); err != nil && errors.Is(cause, repo.ErrLockLost) {
+	if cause := context.Cause(lockCtx); err != nil && errors.Is(cause, repolock.ErrLost) {
 		return fmt.Errorf("%w (stopped: %w)", cause, err)
 	}
 	return err

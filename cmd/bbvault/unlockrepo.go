@@ -1,11 +1,9 @@
 package main
 
 import (
-	"time"
-
 	"github.com/spf13/cobra"
 
-	"bbvault/internal/repo"
+	"bbvault/internal/repolock"
 )
 
 func newUnlockRepoCommand(g *globals) *cobra.Command {
@@ -28,11 +26,11 @@ Without --all it also lists the locks it leaves.`,
 				return err
 			}
 			defer closeRepo()
-			removed, err := r.RemoveLocks(cmd.Context(), all)
+			removed, err := repolock.Remove(cmd.Context(), r, all)
 			if err != nil {
 				return err
 			}
-			left, err := r.Locks(cmd.Context())
+			left, err := repolock.List(cmd.Context(), r)
 			if err != nil {
 				return err
 			}
@@ -43,9 +41,9 @@ Without --all it also lists the locks it leaves.`,
 	return cmd
 }
 
-func printUnlockRepo(g *globals, removed, left []repo.LockStatus) error {
+func printUnlockRepo(g *globals, removed, left []repolock.Status) error {
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"removed": locksJSON(removed), "remaining": locksJSON(left)})
+		return g.printJSON(unlockRepoJSON{Removed: newLocksJSON(removed), Remaining: newLocksJSON(left)})
 	}
 	for _, l := range removed {
 		g.printf("removed %s\n", describeLock(l))
@@ -59,31 +57,13 @@ func printUnlockRepo(g *globals, removed, left []repo.LockStatus) error {
 	return nil
 }
 
-func describeLock(l repo.LockStatus) string {
+func describeLock(l repolock.Status) string {
 	if l.Err != nil {
 		return "unreadable lock " + l.Name + ": " + l.Err.Error()
 	}
-	s := l.LockInfo.String()
+	s := l.Info.String()
 	if l.Stale {
 		s += " (stale: " + l.Reason + ")"
 	}
 	return s
-}
-
-func locksJSON(ls []repo.LockStatus) []map[string]any {
-	out := make([]map[string]any, 0, len(ls))
-	for _, l := range ls {
-		e := map[string]any{"name": l.Name, "stale": l.Stale}
-		if l.Err != nil {
-			e["error"] = l.Err.Error()
-		} else {
-			e["exclusive"], e["host"], e["pid"], e["command"] = l.Exclusive, l.Host, l.PID, l.Command
-			e["time"] = l.Time.Format(time.RFC3339Nano)
-		}
-		if l.Stale {
-			e["reason"] = l.Reason
-		}
-		out = append(out, e)
-	}
-	return out
 }

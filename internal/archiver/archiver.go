@@ -106,25 +106,12 @@ func (a *archiver) loadParent(ctx context.Context, id *blob.ID, rel string) *tre
 	if id == nil || id.IsNull() {
 		return nil
 	}
-	t, err := LoadTree(ctx, a.r, *id)
+	t, err := a.r.LoadTree(ctx, *id)
 	if err != nil {
 		a.log.Warn("previous tree unreadable; reading the directory's files again", "path", rel, "error", err)
 		return nil
 	}
 	return &t
-}
-
-// LoadTree reads and decodes a tree blob.
-func LoadTree(ctx context.Context, r *repo.Repository, id blob.ID) (tree.Tree, error) {
-	b, err := r.LoadBlob(ctx, id, nil)
-	if err != nil {
-		return tree.Tree{}, err
-	}
-	t, err := tree.Decode(b)
-	if err != nil {
-		return tree.Tree{}, fmt.Errorf("tree %s: %w", id.Short(), err)
-	}
-	return t, nil
 }
 
 // dir archives one directory: files go to the workers, subdirectories are

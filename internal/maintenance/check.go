@@ -13,6 +13,7 @@ import (
 	"bbvault/internal/index"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
+	"bbvault/internal/treewalk"
 )
 
 // CheckOptions configure Check.
@@ -155,7 +156,7 @@ func (c *checker) markBadCopies(pack blob.ID, ids []blob.ID) {
 // checkSnapshots reads every manifest and walks the trees, noting blobs
 // that no index lists.
 func (c *checker) checkSnapshots(ctx context.Context, ids []string) error {
-	known, err := c.r.Index().KnownSet(ctx)
+	known, err := c.r.Packs().KnownBlobs(ctx)
 	if err != nil {
 		return err
 	}
@@ -182,13 +183,12 @@ func (c *checker) checkSnapshots(ctx context.Context, ids []string) error {
 		}
 	}
 	c.res.Snapshots = len(c.snaps)
-	walk := newTreeWalk(c.r, c.opts.Workers, func(_ blob.ID, t tree.Tree) {
+	treeErrs, err := treewalk.Reachable(ctx, c.r, roots, c.opts.Workers, func(_ blob.ID, t tree.Tree) {
 		c.res.Trees++
 		for i := range t.Nodes {
 			noteMissing(known, t.Nodes[i].Content, missing)
 		}
 	})
-	treeErrs, err := walk.run(ctx, roots)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func noteMissing(known *index.IDSet, ids []blob.ID, missing map[blob.ID]struct{}
 	}
 }
 
-func (c *checker) treeProblems(errs []TreeError, missing map[blob.ID]struct{}) {
+func (c *checker) treeProblems(errs []treewalk.TreeError, missing map[blob.ID]struct{}) {
 	for _, te := range errs {
 		if errors.Is(te.Err, repo.ErrBlobNotFound) {
 			missing[te.ID] = struct{}{}

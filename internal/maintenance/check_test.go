@@ -168,7 +168,7 @@ func TestCheckReportsATruncatedPackAndADamagedManifest(t *testing.T) {
 func TestCheckUnreferencedPacksAreNotDamage(t *testing.T) {
 	f := newFixture(t, mem.New(), 17)
 	history(f, 1)
-	packs, _, _ := f.r.ListPacks(context.Background())
+	packs, _, _ := f.r.Packs().List(context.Background())
 	var some blob.ID
 	for id := range packs {
 		some = id

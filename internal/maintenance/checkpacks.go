@@ -16,7 +16,7 @@ import (
 // listed pack must exist with the listed size and a matching header (with
 // ReadData, its blobs must verify too). Packs no index lists are counted.
 func (c *checker) checkPacks(ctx context.Context) error {
-	stored, junk, err := c.r.ListPacks(ctx)
+	stored, junk, err := c.r.Packs().List(ctx)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (c *checker) checkPacks(ctx context.Context) error {
 	work := make(chan index.Pack)
 	g.Go(func() error {
 		defer close(work)
-		return c.r.Index().Packs(gctx, func(p index.Pack) error {
+		return c.r.Packs().Indexed(gctx, func(p index.Pack) error {
 			indexed[p.ID] = struct{}{}
 			select {
 			case work <- p:
@@ -78,7 +78,7 @@ func (c *checker) checkPack(ctx context.Context, p index.Pack, stored map[blob.I
 	case c.opts.ReadData && c.opts.Subset.Has(p.ID):
 		return c.readPack(ctx, p)
 	}
-	header, err := c.r.ReadPackHeader(ctx, p.ID, size)
+	header, err := c.r.Packs().ReadHeader(ctx, p.ID, size)
 	if err == nil {
 		err = repo.CompareHeader(p, header)
 	}
@@ -93,7 +93,7 @@ func (c *checker) checkPack(ctx context.Context, p index.Pack, stored map[blob.I
 
 // readPack downloads a pack and verifies every blob in it.
 func (c *checker) readPack(ctx context.Context, p index.Pack) error {
-	d, err := c.r.VerifyPack(ctx, p)
+	d, err := c.r.Packs().Verify(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"bbvault/internal/backend/local"
 	"bbvault/internal/repo"
+	"bbvault/internal/repolock"
 )
 
 // bbvaultCLI runs a freshly built bbvault binary against one local
@@ -195,7 +196,7 @@ func TestCLILocksKeepPruneOutAndUnlockRepoFreesThem(t *testing.T) {
 	f := newHome(t, 41)
 	c.mustRun("snapshot", "--home", f.home)
 	r := c.openRepo()
-	lock, err := r.LockWith(context.Background(), repo.LockOptions{Command: "snapshot"})
+	lock, err := repolock.Acquire(context.Background(), r, repolock.Options{Command: "snapshot"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,8 @@
 // packs nothing uses, repack partly used ones, rewrite the index objects
 // that listed them) and check (the structure, and with ReadData every byte).
 //
-// It sits above package repo, whose primitives it combines, and reads trees
-// with package tree. Callers hold the repository lock: exclusive for Prune,
-// shared (at least) for Check.
+// It builds on the repository's pack layer (repo.Packs) and manifests only,
+// walks trees with package treewalk, and leaves the judgement of what is
+// damage to repo.Classify. Callers hold the repository lock: exclusive for
+// Prune, shared (at least) for Check.
 package maintenance

@@ -23,6 +23,7 @@ import (
 	"bbvault/internal/homewalk"
 	"bbvault/internal/index"
 	"bbvault/internal/repo"
+	"bbvault/internal/repolock"
 	"bbvault/internal/restorer"
 	"bbvault/internal/tree"
 	"bbvault/test/testenv"
@@ -323,7 +324,7 @@ func fileOf(t testing.TB, r *repo.Repository, m *repo.Manifest, rel string) (tre
 	id := *m.Tree
 	parts := strings.Split(rel, "/")
 	for i, name := range parts {
-		tr, err := archiver.LoadTree(context.Background(), r, id)
+		tr, err := r.LoadTree(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,10 +340,25 @@ func fileOf(t testing.TB, r *repo.Repository, m *repo.Manifest, rel string) (tre
 	panic("unreachable")
 }
 
+// lockRepo takes a repository lock as the CLI does: acquire, then sync the
+// index cache (a prune may have run since the repository was opened).
+func lockRepo(t testing.TB, r *repo.Repository, exclusive bool) *repolock.Lock {
+	t.Helper()
+	l, err := repolock.Acquire(context.Background(), r, repolock.Options{Exclusive: exclusive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SyncIndex(l.Context()); err != nil {
+		l.Unlock()
+		t.Fatal(err)
+	}
+	return l
+}
+
 // locationOf returns where the index says a blob is.
 func locationOf(t testing.TB, r *repo.Repository, id blob.ID) index.Location {
 	t.Helper()
-	locs, err := r.Index().Lookup(context.Background(), id)
+	locs, err := r.Locate(context.Background(), id)
 	if err != nil || len(locs) == 0 {
 		t.Fatalf("blob %s: %v (%d locations)", id.Short(), err, len(locs))
 	}

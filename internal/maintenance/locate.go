@@ -2,13 +2,14 @@ package maintenance
 
 import (
 	"context"
+	"errors"
 	"path"
 	"sort"
 
-	"bbvault/internal/archiver"
 	"bbvault/internal/blob"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
+	"bbvault/internal/treewalk"
 )
 
 // hit is a lost blob used at a path, relative to some tree.
@@ -20,9 +21,14 @@ type hit struct {
 // locator maps lost blobs to the paths that use them, tree by tree; a tree
 // shared by many snapshots is read once.
 type locator struct {
-	r    *repo.Repository
 	lost map[blob.ID]bool
-	memo map[blob.ID][]hit
+	fold treewalk.Fold[[]hit]
+}
+
+func newLocator(r *repo.Repository, lost map[blob.ID]bool) *locator {
+	l := &locator{lost: lost}
+	l.fold = treewalk.Fold[[]hit]{Loader: r, Known: l.known, Unreadable: l.unreadable, Tree: l.nodes}
+	return l
 }
 
 // locate fills in each problem's Affected: the snapshots, files and streams
@@ -32,11 +38,11 @@ func (c *checker) locate(ctx context.Context) error {
 	if err != nil || len(lost) == 0 {
 		return err
 	}
-	l := &locator{r: c.r, lost: lost, memo: map[blob.ID][]hit{}}
+	l := newLocator(c.r, lost)
 	for _, m := range c.snaps {
-		hits, streams := l.snapshot(ctx, m)
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
+		hits, streams, err := l.snapshot(ctx, m)
+		if err != nil {
+			return err
 		}
 		c.attribute(m, hits, streams)
 	}
@@ -51,8 +57,8 @@ func (c *checker) lostBlobs(ctx context.Context) (map[blob.ID]bool, error) {
 			lost[id] = true
 			continue
 		}
-		locs, err := c.r.Index().Lookup(ctx, id)
-		if err != nil {
+		locs, err := c.r.Locate(ctx, id)
+		if err != nil && !errors.Is(err, repo.ErrBlobNotFound) {
 			return nil, err
 		}
 		good := false
@@ -80,10 +86,13 @@ func (c *checker) alwaysLost(problems []int) bool {
 
 // snapshot returns the lost blobs one snapshot uses, with their paths, and
 // the streams holding a lost blob.
-func (l *locator) snapshot(ctx context.Context, m *repo.Manifest) ([]hit, map[blob.ID][]string) {
+func (l *locator) snapshot(ctx context.Context, m *repo.Manifest) ([]hit, map[blob.ID][]string, error) {
 	var hits []hit
 	if m.Tree != nil {
-		hits = l.tree(ctx, *m.Tree)
+		var err error
+		if hits, err = l.fold.Of(ctx, *m.Tree); err != nil {
+			return nil, nil, err
+		}
 	}
 	streams := map[blob.ID][]string{}
 	for _, s := range m.Streams {
@@ -93,25 +102,23 @@ func (l *locator) snapshot(ctx context.Context, m *repo.Manifest) ([]hit, map[bl
 			}
 		}
 	}
-	return hits, streams
+	return hits, streams, nil
 }
 
-// tree returns the lost blobs under one tree, with paths relative to it.
-func (l *locator) tree(ctx context.Context, id blob.ID) []hit {
-	if hits, ok := l.memo[id]; ok {
-		return hits
-	}
-	var hits []hit
+// known: a lost tree is lost whole.
+func (l *locator) known(id blob.ID) ([]hit, bool) {
 	if l.lost[id] {
-		hits = []hit{{blob: id, path: "/"}}
-	} else if t, err := archiver.LoadTree(ctx, l.r, id); err == nil {
-		hits = l.nodes(ctx, t)
+		return []hit{{blob: id, path: "/"}}, true
 	}
-	l.memo[id] = hits
-	return hits
+	return nil, false
 }
 
-func (l *locator) nodes(ctx context.Context, t tree.Tree) []hit {
+// unreadable: a tree that cannot be read but has a good copy somewhere (or
+// is out of reach) names no lost blob; the fold goes on.
+func (l *locator) unreadable(blob.ID, error) ([]hit, error) { return nil, nil }
+
+// nodes returns the lost blobs under one tree, with paths relative to it.
+func (l *locator) nodes(_ blob.ID, t tree.Tree, sub [][]hit) ([]hit, error) {
 	var hits []hit
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
@@ -123,12 +130,12 @@ func (l *locator) nodes(ctx context.Context, t tree.Tree) []hit {
 				}
 			}
 		case tree.Dir:
-			for _, h := range l.tree(ctx, n.Subtree) {
+			for _, h := range sub[i] {
 				hits = append(hits, hit{blob: h.blob, path: path.Join(n.Name, h.path) + trailingSlash(h.path)})
 			}
 		}
 	}
-	return hits
+	return hits, nil
 }
 
 func trailingSlash(p string) string {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"bbvault/internal/backend/s3"
-	"bbvault/internal/repo"
+	"bbvault/internal/repolock"
 	"bbvault/test/testenv"
 )
 
@@ -24,11 +24,8 @@ func TestPruneAndCheckOnMinIO(t *testing.T) {
 	f := newFixture(t, be, 60)
 	history(f, 6)
 
-	lock, err := f.r.Lock(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fresh(f).Lock(ctx, false); !errors.Is(err, repo.ErrLocked) {
+	lock := lockRepo(t, f.r, true)
+	if _, err := repolock.Acquire(ctx, fresh(f), repolock.Options{}); !errors.Is(err, repolock.ErrLocked) {
 		t.Fatalf("shared lock beside an exclusive one on S3: %v, want ErrLocked", err)
 	}
 	before := packBytes(t, f.r)

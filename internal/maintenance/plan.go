@@ -9,6 +9,7 @@ import (
 	"bbvault/internal/index"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
+	"bbvault/internal/treewalk"
 )
 
 // usedSet maps every blob the kept snapshots use to whether a pack has
@@ -18,7 +19,7 @@ type usedSet map[blob.ID]bool
 // markUsed collects the blobs the snapshots use: their trees, the files'
 // content and the streams. Trees that cannot be read are returned: prune
 // must not go on without knowing what they reference.
-func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, workers int) (usedSet, []TreeError, error) {
+func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, workers int) (usedSet, []treewalk.TreeError, error) {
 	used := usedSet{}
 	var roots []blob.ID
 	for _, m := range snaps {
@@ -32,7 +33,7 @@ func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, w
 			}
 		}
 	}
-	walk := newTreeWalk(r, workers, func(_ blob.ID, t tree.Tree) {
+	bad, err := treewalk.Reachable(ctx, r, roots, workers, func(_ blob.ID, t tree.Tree) {
 		for i := range t.Nodes {
 			n := &t.Nodes[i]
 			switch n.Kind {
@@ -45,7 +46,6 @@ func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, w
 			}
 		}
 	})
-	bad, err := walk.run(ctx, roots)
 	return used, bad, err
 }
 
@@ -81,14 +81,14 @@ type plan struct {
 // some are repacked, most wasteful first, until the unused bytes left are at
 // most maxUnused of what remains (maxUnused < 0: never repack).
 func makePlan(ctx context.Context, r *repo.Repository, used usedSet, maxUnused float64) (*plan, error) {
-	stored, junk, err := r.ListPacks(ctx)
+	stored, junk, err := r.Packs().List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	pl := &plan{junk: junk}
 	var partial []repackJob
 	indexed := map[blob.ID]struct{}{}
-	err = r.Index().Packs(ctx, func(p index.Pack) error {
+	err = r.Packs().Indexed(ctx, func(p index.Pack) error {
 		indexed[p.ID] = struct{}{}
 		size, ok := stored[p.ID]
 		if !ok {

@@ -194,7 +194,7 @@ func (p *pruner) execute(ctx context.Context, pl *plan, forget []*repo.Manifest)
 	if err != nil {
 		return err
 	}
-	if err := p.r.DeleteIndexes(ctx, superseded); err != nil {
+	if err := p.r.Packs().DeleteIndexes(ctx, superseded); err != nil {
 		return err
 	}
 	p.res.IndexesDeleted = len(superseded)
@@ -207,7 +207,7 @@ func (p *pruner) repack(ctx context.Context, jobs []repackJob) ([]index.Pack, er
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	c := p.r.NewPackCopier()
+	c := p.r.Packs().NewCopier()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(min(p.opts.Workers, maxRepackers))
 	for _, j := range jobs {
@@ -238,7 +238,7 @@ func (p *pruner) deletePacks(ctx context.Context, pl *plan, written []index.Pack
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.opts.Workers)
 	for _, v := range victims {
-		g.Go(func() error { return p.r.DeletePack(gctx, v.ID) })
+		g.Go(func() error { return p.r.Packs().Delete(gctx, v.ID) })
 	}
 	if err := g.Wait(); err != nil {
 		return err

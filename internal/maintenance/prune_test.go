@@ -11,6 +11,7 @@ import (
 	"bbvault/internal/backend"
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/blob"
+	"bbvault/internal/index"
 	"bbvault/internal/repo"
 )
 
@@ -30,7 +31,7 @@ func objects(t testing.TB, be backend.Backend) map[string]int64 {
 
 func packBytes(t testing.TB, r *repo.Repository) int64 {
 	t.Helper()
-	packs, _, err := r.ListPacks(context.Background())
+	packs, _, err := r.Packs().List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestPruneRemovesLeftoversOfInterruptedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A pack uploaded by a run killed before it wrote the index.
-	packs, _, _ := f.r.ListPacks(ctx)
+	packs, _, _ := f.r.Packs().List(ctx)
 	var some blob.ID
 	for id := range packs {
 		some = id
@@ -239,13 +240,14 @@ func TestCacheFromBeforeAPruneElsewhere(t *testing.T) {
 	cacheB2 := t.TempDir()
 	openRepo(t, be, cacheB2).Close()
 	b1 := openRepo(t, be, t.TempDir())
-	cached, err := b1.Index().PackSizes(ctx)
+	cached := map[blob.ID]bool{}
+	err := b1.Packs().Indexed(ctx, func(p index.Pack) error { cached[p.ID] = true; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	prune(t, f.r, PruneOptions{Policy: Policy{Last: 1}, MaxUnused: 0})
-	stored, _, _ := f.r.ListPacks(ctx)
+	stored, _, _ := f.r.Packs().List(ctx)
 	stale := 0
 	for id := range cached {
 		if _, ok := stored[id]; !ok {
@@ -258,10 +260,7 @@ func TestCacheFromBeforeAPruneElsewhere(t *testing.T) {
 
 	// B1 snapshots the first state of the home again: its blobs were in
 	// packs the prune deleted, and B1's cache still lists them.
-	lock, err := b1.Lock(ctx, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lock := lockRepo(t, b1, false)
 	defer lock.Unlock()
 	old := newFixture(t, mem.New(), 7) // same seed: the same first home
 	m, err := takeSnapshot(ctx, b1, old.home, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), nil)

@@ -16,7 +16,7 @@ const maxBlobsPerIndex = 1 << 16
 // last one written names the affected objects in supersedes. It returns the
 // affected objects, which the caller deletes once they are written.
 func (p *pruner) rewriteIndex(ctx context.Context, gone []blob.ID, written []index.Pack) ([]string, error) {
-	affected, err := p.r.Index().IndexFilesWithPacks(ctx, gone)
+	affected, err := p.r.Packs().IndexObjectsListing(ctx, gone)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (p *pruner) rewriteIndex(ctx context.Context, gone []blob.ID, written []ind
 		if n == len(packs) {
 			supersedes = affected
 		}
-		if _, err := p.r.SaveIndex(ctx, packs[:n], supersedes); err != nil {
+		if _, err := p.r.Packs().SaveIndex(ctx, packs[:n], supersedes); err != nil {
 			return nil, fmt.Errorf("write the new index: %w", err)
 		}
 		p.res.IndexesWritten++
@@ -50,7 +50,7 @@ func (p *pruner) survivors(ctx context.Context, names []string, gone map[blob.ID
 	listed := map[blob.ID]struct{}{}
 	var out []index.Pack
 	for _, name := range names {
-		packs, err := p.r.Index().IndexFilePacks(ctx, name)
+		packs, err := p.r.Packs().IndexObjectPacks(ctx, name)
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,9 @@ import (
 )
 
 // Counters is what a display reads: files and bytes done, and optional
-// totals for a percentage and ETA.
+// totals for a percentage and ETA. Totals may be an estimate (the previous
+// snapshot's size): once the work passes them, the line shows no
+// percentage rather than one above 100%.
 type Counters interface {
 	Snapshot() (files, bytes, totalFiles, totalBytes int64)
 }
@@ -71,7 +73,7 @@ func (d *Display) print(phase string, c Counters, start time.Time, final bool) {
 	files, bytes, tf, tb := c.Snapshot()
 	el := d.now().Sub(start)
 	line := fmt.Sprintf("%s: %d files, %s, %s/s, %s", phase, files, Bytes(bytes), Bytes(rate(bytes, el)), el.Round(time.Second))
-	if tb > 0 {
+	if tb > 0 && bytes <= tb && files <= tf {
 		line += fmt.Sprintf(" — %.0f%% of %d files, %s", 100*float64(bytes)/float64(tb), tf, Bytes(tb))
 		if eta := etaOf(bytes, tb, el); eta > 0 && !final {
 			line += ", ETA " + eta.Round(time.Second).String()

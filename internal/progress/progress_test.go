@@ -3,6 +3,7 @@ package progress
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,23 @@ func TestFinalLineHasTotals(t *testing.T) {
 	for _, want := range []string{"restore: 5 files", "50.0 MiB", "/s", "50% of 10 files, 100.0 MiB"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("progress line %q lacks %q", line, want)
+		}
+	}
+}
+
+// TestEstimatePassedShowsNoPercentage: the home grew since the snapshot
+// whose size is the estimate; "104% of 210 files" would be nonsense.
+func TestEstimatePassedShowsNoPercentage(t *testing.T) {
+	for _, c := range []struct{ files, bytes int64 }{{279, 205 << 10}, {279, 150 << 10}, {200, 205 << 10}} {
+		var out bytes.Buffer
+		d := New(&out, false)
+		stop := d.Start(context.Background(), "pre-lock pass", Func(func() (int64, int64, int64, int64) {
+			return c.files, c.bytes, 210, 198 << 10
+		}))
+		stop()
+		line := out.String()
+		if strings.Contains(line, "%") || !strings.Contains(line, fmt.Sprintf("pre-lock pass: %d files", c.files)) {
+			t.Errorf("%d files, %d bytes past an estimate of 210 files, 198 KiB: %q", c.files, c.bytes, line)
 		}
 	}
 }

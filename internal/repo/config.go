@@ -74,9 +74,10 @@ func putBytes(ctx context.Context, be backend.Backend, name string, b []byte) er
 	return nil
 }
 
-// sealJSON encodes v and seals it with the object kind as additional data,
-// so that an index cannot pass for a manifest.
-func (r *Repository) sealJSON(kind string, v any) ([]byte, error) {
+// SealJSON encodes v and seals it with the repository key and the object
+// kind as additional data, so that an index cannot pass for a manifest.
+// Package repolock stores its lock objects this way.
+func (r *Repository) SealJSON(kind string, v any) ([]byte, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", kind, err)
@@ -84,17 +85,26 @@ func (r *Repository) sealJSON(kind string, v any) ([]byte, error) {
 	return r.codec.seal(nil, plain, []byte(kind))
 }
 
+// OpenJSON reverses SealJSON: an object damaged, sealed with another key
+// or of another kind is an error wrapping ErrCorrupt.
+func (r *Repository) OpenJSON(kind string, stored []byte, v any) error {
+	plain, err := r.codec.open(nil, stored, []byte(kind))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if err := json.Unmarshal(plain, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return nil
+}
+
 // loadJSON reads, opens and decodes a sealed JSON object.
-func (r *Repository) loadJSON(ctx context.Context, name, ad string, v any) error {
+func (r *Repository) loadJSON(ctx context.Context, name, kind string, v any) error {
 	stored, err := readAll(ctx, r.be, name)
 	if err != nil {
 		return err
 	}
-	plain, err := r.codec.open(nil, stored, []byte(ad))
-	if err != nil {
-		return fmt.Errorf("object %s is corrupt: %w", name, err)
-	}
-	if err := json.Unmarshal(plain, v); err != nil {
+	if err := r.OpenJSON(kind, stored, v); err != nil {
 		return fmt.Errorf("object %s is corrupt: %w", name, err)
 	}
 	return nil

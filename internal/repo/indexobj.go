@@ -69,17 +69,17 @@ func (w *Writer) writeIndexLocked(ctx context.Context) error {
 	if len(w.unlisted) == 0 {
 		return nil
 	}
-	if _, err := w.r.SaveIndex(ctx, w.unlisted, nil); err != nil {
+	if _, err := w.r.saveIndex(ctx, w.unlisted, nil); err != nil {
 		return err
 	}
 	w.unlisted, w.unlistedBlobs = nil, 0
 	return nil
 }
 
-// SaveIndex writes an index object listing packs (and superseding the named
+// saveIndex writes an index object listing packs (and superseding the named
 // index objects) and adds it to the local cache. It returns the object's name.
-func (r *Repository) SaveIndex(ctx context.Context, packs []index.Pack, supersedes []string) (string, error) {
-	stored, err := r.sealJSON("index", indexObject{Version: indexVersion, Packs: toIndexPacks(packs), Supersedes: supersedes})
+func (r *Repository) saveIndex(ctx context.Context, packs []index.Pack, supersedes []string) (string, error) {
+	stored, err := r.SealJSON("index", indexObject{Version: indexVersion, Packs: toIndexPacks(packs), Supersedes: supersedes})
 	if err != nil {
 		return "", err
 	}
@@ -93,8 +93,8 @@ func (r *Repository) SaveIndex(ctx context.Context, packs []index.Pack, supersed
 	return name, nil
 }
 
-// LoadIndex reads and decodes one index object.
-func (r *Repository) LoadIndex(ctx context.Context, name string) ([]index.Pack, []string, error) {
+// loadIndex reads and decodes one index object.
+func (r *Repository) loadIndex(ctx context.Context, name string) ([]index.Pack, []string, error) {
 	var obj indexObject
 	if err := r.loadJSON(ctx, name, "index", &obj); err != nil {
 		return nil, nil, err
@@ -105,8 +105,8 @@ func (r *Repository) LoadIndex(ctx context.Context, name string) ([]index.Pack, 
 	return fromIndexPacks(obj.Packs), obj.Supersedes, nil
 }
 
-// ListIndexes returns the names of the repository's index objects.
-func (r *Repository) ListIndexes(ctx context.Context) ([]string, error) {
+// listIndexes returns the names of the repository's index objects.
+func (r *Repository) listIndexes(ctx context.Context) ([]string, error) {
 	var names []string
 	err := r.be.List(ctx, indexPrefix, func(oi backend.ObjectInfo) error {
 		names = append(names, oi.Name)
@@ -123,10 +123,10 @@ func (r *Repository) ListIndexes(ctx context.Context) ([]string, error) {
 // (removed by a prune elsewhere) are dropped.
 func (r *Repository) SyncIndex(ctx context.Context) error {
 	load := func(ctx context.Context, name string) ([]index.Pack, error) {
-		packs, _, err := r.LoadIndex(ctx, name)
+		packs, _, err := r.loadIndex(ctx, name)
 		return packs, err
 	}
-	if err := r.idx.Sync(ctx, r.ListIndexes, load); err != nil {
+	if err := r.idx.Sync(ctx, r.listIndexes, load); err != nil {
 		return fmt.Errorf("sync index cache: %w", err)
 	}
 	return nil

@@ -7,14 +7,8 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
+	"bbvault/internal/tree"
 )
-
-// ErrBlobNotFound means no index entry names the blob.
-var ErrBlobNotFound = errors.New("blob is not in the repository index")
-
-// ErrCorruptBlob means a blob's stored bytes did not verify: wrong
-// authentication tag, or plaintext that does not hash to its ID.
-var ErrCorruptBlob = errors.New("blob is corrupt")
 
 // LoadBlob reads blob id, verifies it and appends its plaintext to dst. When
 // several packs hold the blob, a corrupt copy falls back to the next.
@@ -65,19 +59,16 @@ func (r *Repository) openBlob(loc index.Location, stored, dst []byte) ([]byte, e
 	return out, nil
 }
 
-// BlobSize returns the plaintext size of a blob from the index.
-func (r *Repository) BlobSize(ctx context.Context, id blob.ID) (int64, error) {
-	locs, err := r.idx.Lookup(ctx, id)
+// LoadTree reads a tree blob and decodes it. A tree that does not decode is
+// damage (Classify says Damaged), like one that does not verify.
+func (r *Repository) LoadTree(ctx context.Context, id blob.ID) (tree.Tree, error) {
+	b, err := r.LoadBlob(ctx, id, nil)
 	if err != nil {
-		return 0, fmt.Errorf("look up blob %s: %w", id.Short(), err)
+		return tree.Tree{}, err
 	}
-	if len(locs) == 0 {
-		return 0, fmt.Errorf("blob %s: %w", id, ErrBlobNotFound)
+	t, err := tree.Decode(b)
+	if err != nil {
+		return tree.Tree{}, fmt.Errorf("tree %s: %w", id.Short(), err)
 	}
-	return int64(locs[0].RawLength), nil
-}
-
-// HasBlob reports whether the index knows the blob.
-func (r *Repository) HasBlob(ctx context.Context, id blob.ID) (bool, error) {
-	return r.idx.Has(ctx, id)
+	return t, nil
 }

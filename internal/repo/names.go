@@ -16,8 +16,6 @@ const (
 	dataPrefix      = "data/"
 	indexPrefix     = "index/"
 	snapshotsPrefix = "snapshots/"
-	// LocksPrefix is where repository locks live.
-	LocksPrefix = "locks/"
 )
 
 func packName(id blob.ID) string {

@@ -74,9 +74,10 @@ func (p *packBuilder) finish(c *codec) ([]byte, index.Pack, error) {
 	return data, index.Pack{ID: id, Size: int64(len(data)), Type: p.typ, Blobs: p.blobs}, nil
 }
 
-// ReadPackHeader reads and decodes the header of the pack with the given ID,
+// ReadHeader reads and decodes the header of the pack with the given ID,
 // for check and index rebuild. size is the pack object's size.
-func (r *Repository) ReadPackHeader(ctx context.Context, id blob.ID, size int64) ([]index.BlobEntry, error) {
+func (ps *Packs) ReadHeader(ctx context.Context, id blob.ID, size int64) ([]index.BlobEntry, error) {
+	r := ps.r
 	name := packName(id)
 	if size < 4+28 {
 		return nil, fmt.Errorf("pack %s: %d bytes is too short to hold a header", id.Short(), size)

@@ -34,9 +34,9 @@ type CopyStats struct {
 	PackBytes   int64 // size of the new packs
 }
 
-// NewPackCopier starts a copier. Call Finish (or Abort) when done.
-func (r *Repository) NewPackCopier() *PackCopier {
-	return &PackCopier{r: r, open: map[blob.Type]*packBuilder{}}
+// NewCopier starts a copier. Call Finish (or Abort) when done.
+func (ps *Packs) NewCopier() *PackCopier {
+	return &PackCopier{r: ps.r, open: map[blob.Type]*packBuilder{}}
 }
 
 // Copy reads the blobs keep from pack p (one pack type per call) and adds

@@ -14,7 +14,7 @@ import (
 	"bbvault/internal/index"
 )
 
-// PackDamage is what VerifyPack found wrong with one pack. The zero value
+// PackDamage is what Verify found wrong with one pack. The zero value
 // (besides Pack) means the pack is intact.
 type PackDamage struct {
 	Pack    blob.ID
@@ -29,12 +29,13 @@ type PackDamage struct {
 // OK reports whether the pack verified.
 func (d PackDamage) OK() bool { return !d.Missing && d.Header == nil && len(d.Blobs) == 0 }
 
-// VerifyPack downloads pack p once, front to back, and checks it against its
+// Verify downloads pack p once, front to back, and checks it against its
 // index entry: every listed blob must decrypt and hash to its ID, and the
 // header must list exactly the index's blobs. Damage is reported in the
 // result; the error is for failures that say nothing about the pack (the
 // backend unreachable, the context cancelled). Memory is one blob at a time.
-func (r *Repository) VerifyPack(ctx context.Context, p index.Pack) (PackDamage, error) {
+func (ps *Packs) Verify(ctx context.Context, p index.Pack) (PackDamage, error) {
+	r := ps.r
 	d := PackDamage{Pack: p.ID, Blobs: map[blob.ID]error{}}
 	rc, err := r.be.Get(ctx, packName(p.ID), 0, 0)
 	if backend.IsNotFound(err) {

@@ -27,6 +27,7 @@ type Repository struct {
 	log    *slog.Logger
 	keyID  string
 	trees  *treePacks
+	cache  string // directory of the index cache
 	Loader LoaderOptions
 }
 
@@ -71,7 +72,7 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts InitOpt
 		return Config{}, err
 	}
 	defer r.codec.close()
-	stored, err := r.sealJSON("config", cfg)
+	stored, err := r.SealJSON("config", cfg)
 	if err != nil {
 		return Config{}, err
 	}
@@ -219,6 +220,7 @@ func (r *Repository) openCache(ctx context.Context, dir string) error {
 			return fmt.Errorf("temporary cache: %w", err)
 		}
 	}
+	r.cache = dir
 	path := filepath.Join(dir, r.cfg.ID, "index.sqlite")
 	idx, err := index.Open(ctx, path, r.cfg.ID, index.Options{Logger: r.log})
 	if err != nil {
@@ -234,8 +236,37 @@ func (r *Repository) Config() Config { return r.cfg }
 // Backend returns the underlying backend.
 func (r *Repository) Backend() backend.Backend { return r.be }
 
-// Index returns the local index cache.
-func (r *Repository) Index() *index.DB { return r.idx }
+// CacheInfo describes the local index cache.
+type CacheInfo struct {
+	Path string // the SQLite file
+	index.Stats
+}
+
+// RebuildCache throws the local index cache away and reads every index
+// object of the repository again.
+func (r *Repository) RebuildCache(ctx context.Context) (CacheInfo, error) {
+	path := r.idx.Path()
+	if err := r.idx.Close(); err != nil {
+		return CacheInfo{}, fmt.Errorf("close the index cache: %w", err)
+	}
+	r.idx = nil
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return CacheInfo{}, fmt.Errorf("remove the index cache: %w", err)
+		}
+	}
+	if err := r.openCache(ctx, r.cache); err != nil {
+		return CacheInfo{}, err
+	}
+	if err := r.SyncIndex(ctx); err != nil {
+		return CacheInfo{}, err
+	}
+	st, err := r.idx.Stats(ctx)
+	if err != nil {
+		return CacheInfo{}, fmt.Errorf("index cache: %w", err)
+	}
+	return CacheInfo{Path: path, Stats: st}, nil
+}
 
 // Close releases the cache and codec; the backend stays open.
 func (r *Repository) Close() error {

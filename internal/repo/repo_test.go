@@ -186,7 +186,7 @@ func TestPackHeadersListEveryBlob(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		entries, err := r.ReadPackHeader(ctx, id, oi.Size)
+		entries, err := r.Packs().ReadHeader(ctx, id, oi.Size)
 		for _, e := range entries {
 			delete(want, e.ID)
 		}

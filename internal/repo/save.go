@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"bbvault/internal/blob"
 	"bbvault/internal/chunk"
@@ -136,10 +137,16 @@ func (w *Writer) Abort(cause error) {
 	w.saveProgress()
 }
 
-// saveProgress writes the index for uploaded packs with a fresh context,
-// since the writer's own is cancelled by now.
+// saveProgressTimeout bounds the index write after a failure: the run is
+// ending, and the packs stay for a later prune if the write cannot finish.
+const saveProgressTimeout = time.Minute
+
+// saveProgress writes the index for uploaded packs with a context of its
+// own (the writer's is cancelled by now), bounded by saveProgressTimeout.
 func (w *Writer) saveProgress() {
-	if err := w.writeIndex(context.WithoutCancel(w.ctx)); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), saveProgressTimeout)
+	defer cancel()
+	if err := w.writeIndex(ctx); err != nil {
 		w.r.log.Warn("could not record the packs uploaded before the failure", "error", err)
 	}
 }

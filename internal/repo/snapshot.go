@@ -36,10 +36,35 @@ type Manifest struct {
 	Version      string            `json:"bbvault_version"`
 	Parent       string            `json:"parent,omitempty"`
 	Tags         []string          `json:"tags,omitempty"`
-	Counts       map[string]int64  `json:"counts,omitempty"`
-	Timings      map[string]int64  `json:"timings_ms,omitempty"`
+	Counts       Counts            `json:"counts,omitzero"`
+	Timings      Timings           `json:"timings_ms,omitzero"`
 	Bitbucket    map[string]string `json:"bitbucket,omitempty"`
 	LockWindowMs int64             `json:"lock_window_ms,omitempty"`
+}
+
+// Counts are a snapshot's figures. The JSON keys are those of the string ->
+// integer map older versions wrote, so their manifests decode unchanged.
+type Counts struct {
+	Files          int64 `json:"files"`
+	Dirs           int64 `json:"dirs"`
+	Symlinks       int64 `json:"symlinks"`
+	Bytes          int64 `json:"bytes"`           // size of the home's files
+	BytesRead      int64 `json:"bytes_read"`      // read from the home, both passes
+	BytesAdded     int64 `json:"bytes_added"`     // new plaintext the snapshot stored
+	BytesStored    int64 `json:"bytes_stored"`    // what that took in the repository
+	FilesUnchanged int64 `json:"files_unchanged"` // files taken from the parent without reading
+	DBBytes        int64 `json:"db_bytes"`        // size of the database dump
+}
+
+// Timings are a snapshot's phases in milliseconds (0: the phase did not
+// run). The JSON keys are those older versions wrote.
+type Timings struct {
+	PreLock           int64 `json:"pre_lock"`            // the pass over the live home
+	LockAndDrain      int64 `json:"lock_and_drain"`      // lock request to drained
+	LockedPass        int64 `json:"locked_pass"`         // the pass under the lock
+	DatabaseUnderLock int64 `json:"database_under_lock"` // dump start until it no longer needed the lock
+	Database          int64 `json:"database"`            // dump start to its end
+	Total             int64 `json:"total"`
 }
 
 // RootMeta is the backed-up directory's own metadata, which a restore gives
@@ -67,7 +92,7 @@ var ErrNoSnapshot = errors.New("no such snapshot")
 // SaveSnapshot writes the manifest. Call it only after the Writer that saved
 // everything it references has finished.
 func (r *Repository) SaveSnapshot(ctx context.Context, m *Manifest) (string, error) {
-	stored, err := r.sealJSON("snapshot", m)
+	stored, err := r.SealJSON("snapshot", m)
 	if err != nil {
 		return "", err
 	}
@@ -123,6 +148,20 @@ func (r *Repository) Snapshots(ctx context.Context) ([]*Manifest, error) {
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// SnapshotIDs lists the IDs of the snapshot manifests in the backend, sorted.
+func (r *Repository) SnapshotIDs(ctx context.Context) ([]string, error) {
+	set, err := r.listSnapshotIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 func (r *Repository) listSnapshotIDs(ctx context.Context) (map[string]struct{}, error) {

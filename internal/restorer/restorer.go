@@ -11,11 +11,11 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"bbvault/internal/archiver"
 	"bbvault/internal/blob"
 	"bbvault/internal/fsmeta"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
+	"bbvault/internal/treewalk"
 )
 
 // Options configure a restore.
@@ -86,7 +86,9 @@ func Restore(ctx context.Context, r *repo.Repository, root blob.ID, opts Options
 	// First the structure (directories, links, empty files) and the plan of
 	// which pack holds what; then the data, pack by pack; then directory
 	// metadata, deepest first.
-	err := rs.dir(ctx, root, "")
+	err := treewalk.Walk(ctx, r, root, "", treewalk.Stop, func(rel string, n *tree.Node) error {
+		return rs.visit(ctx, rel, n)
+	})
 	if err == nil {
 		err = rs.fill(ctx, rs.plan)
 	}
@@ -128,23 +130,14 @@ func (rs *restorer) selected(rel string) (bool, bool) {
 	return false, false
 }
 
-// dir restores the listing of one directory (already created).
-func (rs *restorer) dir(ctx context.Context, id blob.ID, rel string) error {
-	t, err := archiver.LoadTree(ctx, rs.r, id)
-	if err != nil {
-		return fmt.Errorf("directory %q: %w", rel, err)
+// visit restores one entry of the tree, in tree order: a directory is
+// created before the walk goes into it.
+func (rs *restorer) visit(ctx context.Context, rel string, n *tree.Node) error {
+	ok, ancestorOnly := rs.selected(rel)
+	if !ok || (ancestorOnly && n.Kind != tree.Dir) {
+		return treewalk.SkipDir
 	}
-	for _, n := range t.Nodes {
-		crel := path.Join(rel, n.Name)
-		ok, ancestorOnly := rs.selected(crel)
-		if !ok || (ancestorOnly && n.Kind != tree.Dir) {
-			continue
-		}
-		if err := rs.entry(ctx, n, crel); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rs.entry(ctx, *n, rel)
 }
 
 func (rs *restorer) abs(rel string) string {
@@ -152,9 +145,6 @@ func (rs *restorer) abs(rel string) string {
 }
 
 func (rs *restorer) entry(ctx context.Context, n tree.Node, rel string) error {
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
 	p := rs.abs(rel)
 	switch n.Kind {
 	case tree.Dir:
@@ -163,7 +153,7 @@ func (rs *restorer) entry(ctx context.Context, n tree.Node, rel string) error {
 		}
 		rs.ndirs.Add(1)
 		rs.dirs = append(rs.dirs, dirMeta{p, n})
-		return rs.dir(ctx, n.Subtree, rel)
+		return nil
 	case tree.Symlink:
 		rs.symlinks.Add(1)
 		if err := fsmeta.Symlink(n, p); err != nil {

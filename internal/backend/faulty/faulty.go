@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"bbvault/internal/backend"
+	"bbvault/internal/wait"
 )
 
 // ErrInjected is the error injected faults return unless a Fault sets Err.
@@ -139,7 +140,7 @@ func before(ctx context.Context, op Op, name string, fired []Fault) error {
 	for _, f := range fired {
 		switch f.Kind {
 		case Slow:
-			if err := sleep(ctx, f.Delay); err != nil {
+			if err := wait.Sleep(ctx, f.Delay); err != nil {
 				return fmt.Errorf("%s %s: %w", op, name, err)
 			}
 		case Fail:
@@ -164,17 +165,6 @@ func (f Fault) err(op Op, name string) error {
 		return fmt.Errorf("%s %s: %w", op, name, f.Err)
 	}
 	return fmt.Errorf("%s %s: %w", op, name, ErrInjected)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Location implements backend.Backend.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bbvault/internal/backend"
+	"bbvault/internal/wait"
 )
 
 // Options bound the retries. Zero fields take the defaults.
@@ -93,7 +94,7 @@ func (b *Backend) do(ctx context.Context, op, name string, call func() error) er
 		}
 		b.opts.Logger.Warn("backend call failed, retrying", "location", b.Location(), "op", op,
 			"object", name, "attempt", attempt, "delay", delay, "err", err)
-		if werr := sleep(ctx, delay); werr != nil {
+		if werr := wait.Sleep(ctx, delay); werr != nil {
 			return fmt.Errorf("%s: %s %s: %w (while waiting to retry after: %v)", b.Location(), op, name, werr, err)
 		}
 	}
@@ -116,17 +117,6 @@ func (b *Backend) delay(attempt int) time.Duration {
 	}
 	d = min(d, b.opts.MaxDelay)
 	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Put implements backend.Backend. Only a reader that is an io.Seeker is

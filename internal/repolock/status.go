@@ -1,10 +1,10 @@
-package repo
+package repolock
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"syscall"
 	"time"
@@ -12,27 +12,26 @@ import (
 	"bbvault/internal/backend"
 )
 
-// Locks lists the repository's lock objects, oldest first, and says which
+// List returns the repository's lock objects, oldest first, and says which
 // are stale with the default timing.
-func (r *Repository) Locks(ctx context.Context) ([]LockStatus, error) {
-	return r.lockStatuses(ctx, LockOptions{}.withDefaults())
+func List(ctx context.Context, s Store) ([]Status, error) {
+	return statuses(ctx, s, Options{}.withDefaults())
 }
 
-// RemoveLocks removes the stale locks, or every lock when all is set (for a
-// lock whose holder is known to be gone although it does not look stale
-// yet: its host crashed less than DefaultLockStaleAfter ago). It returns
-// what it removed.
-func (r *Repository) RemoveLocks(ctx context.Context, all bool) ([]LockStatus, error) {
-	locks, err := r.Locks(ctx)
+// Remove removes the stale locks, or every lock when all is set (for a lock
+// whose holder is known to be gone although it does not look stale yet: its
+// host crashed less than DefaultStaleAfter ago). It returns what it removed.
+func Remove(ctx context.Context, s Store, all bool) ([]Status, error) {
+	locks, err := List(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	var removed []LockStatus
+	var removed []Status
 	for _, l := range locks {
 		if !all && !l.Stale {
 			continue
 		}
-		if err := r.be.Delete(ctx, l.Name); err != nil {
+		if err := s.Backend().Delete(ctx, l.Name); err != nil {
 			return removed, fmt.Errorf("remove lock %s: %w", l.Name, err)
 		}
 		removed = append(removed, l)
@@ -40,11 +39,12 @@ func (r *Repository) RemoveLocks(ctx context.Context, all bool) ([]LockStatus, e
 	return removed, nil
 }
 
-// lockStatuses reads every lock object. A lock deleted while it is being
-// read (its holder refreshed or released it) is left out.
-func (r *Repository) lockStatuses(ctx context.Context, opts LockOptions) ([]LockStatus, error) {
+// statuses reads every lock object. A lock deleted while it is being read
+// (its holder refreshed or released it) is left out.
+func statuses(ctx context.Context, s Store, opts Options) ([]Status, error) {
+	be := s.Backend()
 	var objs []backend.ObjectInfo
-	err := r.be.List(ctx, LocksPrefix, func(oi backend.ObjectInfo) error {
+	err := be.List(ctx, Prefix, func(oi backend.ObjectInfo) error {
 		objs = append(objs, oi)
 		return nil
 	})
@@ -52,39 +52,47 @@ func (r *Repository) lockStatuses(ctx context.Context, opts LockOptions) ([]Lock
 		return nil, fmt.Errorf("list repository locks: %w", err)
 	}
 	now := opts.Now()
-	out := make([]LockStatus, 0, len(objs))
+	out := make([]Status, 0, len(objs))
 	for _, oi := range objs {
-		s := LockStatus{ModTime: oi.ModTime}
-		stored, err := readAll(ctx, r.be, oi.Name)
+		st := Status{ModTime: oi.ModTime}
+		stored, err := readObject(ctx, be, oi.Name)
 		if backend.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read repository lock %s: %w", oi.Name, err)
 		}
-		s.Err = r.decodeLock(stored, &s.LockInfo)
-		s.Name = oi.Name
-		s.Stale, s.Reason = opts.stale(s, now)
-		out = append(out, s)
+		st.Err = s.OpenJSON(lockAD, stored, &st.Info)
+		st.Name = oi.Name
+		st.Stale, st.Reason = opts.stale(st, now)
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].lastSeen().Before(out[j].lastSeen()) })
 	return out, nil
 }
 
-// decodeLock opens a lock object; an error means it is damaged or was not
-// written with this repository's key.
-func (r *Repository) decodeLock(stored []byte, info *LockInfo) error {
-	plain, err := r.codec.open(nil, stored, []byte(lockAD))
+// maxLockSize bounds what is read of one lock object: a few hundred bytes
+// of JSON are expected, anything much larger is not a lock of ours.
+const maxLockSize = 64 << 10
+
+// readObject reads a lock object whole.
+func readObject(ctx context.Context, be backend.Backend, name string) ([]byte, error) {
+	rc, err := be.Get(ctx, name, 0, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return json.Unmarshal(plain, info)
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxLockSize))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return b, nil
 }
 
 // lastSeen is the later of the holder's refresh time and the backend's
 // time of the object, so that a holder whose clock runs behind is not taken
 // for stale too early.
-func (s LockStatus) lastSeen() time.Time {
+func (s Status) lastSeen() time.Time {
 	if s.Time.After(s.ModTime) {
 		return s.Time
 	}
@@ -93,7 +101,7 @@ func (s LockStatus) lastSeen() time.Time {
 
 // stale decides whether a lock's holder is gone: a process of this host
 // that no longer runs, or a lock not refreshed for StaleAfter.
-func (o LockOptions) stale(s LockStatus, now time.Time) (bool, string) {
+func (o Options) stale(s Status, now time.Time) (bool, string) {
 	if s.Err == nil && s.Host == o.host && s.PID > 0 && !processAlive(s.PID) {
 		return true, fmt.Sprintf("process %d on this host (%s) is gone", s.PID, s.Host)
 	}

@@ -1,39 +1,57 @@
-package repo
+package repolock
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"log/slog"
 	"os"
 	"os/user"
 	"sync"
 	"time"
 
 	"bbvault/internal/backend"
+	"bbvault/internal/wait"
 )
 
-// Lock timing defaults: a held lock is rewritten every DefaultLockRefresh;
-// one not rewritten for DefaultLockStaleAfter belongs to a dead process.
+// Lock timing defaults: a held lock is rewritten every DefaultRefresh; one
+// not rewritten for DefaultStaleAfter belongs to a dead process.
 const (
-	DefaultLockRefresh    = 5 * time.Minute
-	DefaultLockStaleAfter = 30 * time.Minute
-	lockAD                = "lock"
-	lockRetryDelay        = 2 * time.Second
-	lockCleanupTimeout    = 30 * time.Second
+	DefaultRefresh    = 5 * time.Minute
+	DefaultStaleAfter = 30 * time.Minute
+	lockAD            = "lock"
+	retryDelay        = 2 * time.Second
+	cleanupTimeout    = 30 * time.Second
 )
+
+// Prefix is where lock objects live in the backend.
+const Prefix = "locks/"
+
+// Store is what locking needs of a repository: its backend, and sealing of
+// small JSON objects with the repository key (a lock written with another
+// key is unreadable here, and blocks until stale).
+type Store interface {
+	Backend() backend.Backend
+	// SealJSON encodes v and seals it with kind as additional data.
+	SealJSON(kind string, v any) ([]byte, error)
+	// OpenJSON reverses SealJSON; damage or another key is an error.
+	OpenJSON(kind string, stored []byte, v any) error
+}
 
 // ErrLocked is wrapped by the error Lock returns when another process holds
 // a conflicting lock; errors.As with *LockedError gives the holders.
 var ErrLocked = errors.New("repository is locked")
 
-// ErrLockLost is the cause of a Lock's context once the lock could not be
+// ErrLost is the cause of a Lock's context once the lock could not be
 // refreshed for too long, or another process removed it as stale.
-var ErrLockLost = errors.New("repository lock lost")
+var ErrLost = errors.New("repository lock lost")
 
-// LockInfo is the content of a lock object: who holds it and since when it
+// Info is the content of a lock object: who holds it and since when it
 // was last refreshed.
-type LockInfo struct {
+type Info struct {
 	Name      string    `json:"-"` // object name, locks/<hex>
 	Time      time.Time `json:"time"`
 	Exclusive bool      `json:"exclusive"`
@@ -44,14 +62,14 @@ type LockInfo struct {
 }
 
 // Kind is "exclusive" or "shared".
-func (li LockInfo) Kind() string {
+func (li Info) Kind() string {
 	if li.Exclusive {
 		return "exclusive"
 	}
 	return "shared"
 }
 
-func (li LockInfo) String() string {
+func (li Info) String() string {
 	s := fmt.Sprintf("%s lock held by pid %d on host %s", li.Kind(), li.PID, li.Host)
 	if li.Command != "" {
 		s = fmt.Sprintf("%s lock (%s) held by pid %d on host %s", li.Kind(), li.Command, li.PID, li.Host)
@@ -62,11 +80,11 @@ func (li LockInfo) String() string {
 	return s + ", last refreshed " + li.Time.Local().Format(time.RFC3339)
 }
 
-// LockStatus is a lock object found in the repository.
-type LockStatus struct {
-	LockInfo
+// Status is a lock object found in the repository.
+type Status struct {
+	Info
 	ModTime time.Time // the backend's time of the object
-	Err     error     // the object could not be read; LockInfo holds only Name
+	Err     error     // the object could not be read; Info holds only Name
 	Stale   bool
 	Reason  string // why it is stale
 }
@@ -74,7 +92,7 @@ type LockStatus struct {
 // LockedError says which live locks stood in the way.
 type LockedError struct {
 	Exclusive bool // the lock that was asked for
-	Holders   []LockStatus
+	Holders   []Status
 }
 
 func (e *LockedError) Error() string {
@@ -96,25 +114,26 @@ func (e *LockedError) Error() string {
 // Is makes errors.Is(err, ErrLocked) true.
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
-// LockOptions tune Lock. Zero values pick the defaults.
-type LockOptions struct {
+// Options tune Acquire. Zero values pick the defaults.
+type Options struct {
 	Exclusive  bool
 	Command    string        // recorded for other processes' messages, e.g. "prune"
 	Wait       time.Duration // keep trying this long while a conflicting lock is held
-	Refresh    time.Duration // default DefaultLockRefresh
-	StaleAfter time.Duration // default DefaultLockStaleAfter
+	Refresh    time.Duration // default DefaultRefresh
+	StaleAfter time.Duration // default DefaultStaleAfter
 	Now        func() time.Time
+	Logger     *slog.Logger // default: discard
 
 	host string // default os.Hostname; tests set it
 	pid  int    // default os.Getpid
 }
 
-func (o LockOptions) withDefaults() LockOptions {
+func (o Options) withDefaults() Options {
 	if o.Refresh <= 0 {
-		o.Refresh = DefaultLockRefresh
+		o.Refresh = DefaultRefresh
 	}
 	if o.StaleAfter <= 0 {
-		o.StaleAfter = DefaultLockStaleAfter
+		o.StaleAfter = DefaultStaleAfter
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -125,36 +144,37 @@ func (o LockOptions) withDefaults() LockOptions {
 	if o.pid == 0 {
 		o.pid = os.Getpid()
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	return o
 }
 
 // Lock is a held repository lock. It owns a goroutine that refreshes the
 // lock object until Unlock.
 type Lock struct {
-	r      *Repository
-	opts   LockOptions
+	s      Store
+	be     backend.Backend
+	opts   Options
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
 	once   sync.Once
 
 	mu   sync.Mutex
-	info LockInfo
+	info Info
 }
 
-// Lock takes a shared or exclusive lock with the default options.
-func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
-	return r.LockWith(ctx, LockOptions{Exclusive: exclusive})
-}
-
-// LockWith takes a repository lock: shared locks (snapshot, restore, check)
+// Acquire takes a repository lock: shared locks (snapshot, restore, check)
 // coexist, an exclusive one (prune) excludes every other. Stale locks (see
-// LockStatus) are removed on the way. Once held, the index cache is synced
-// again: a prune may have run since Open. The lock's Context is cancelled
-// with ErrLockLost if the lock is lost; Unlock releases it.
-func (r *Repository) LockWith(ctx context.Context, opts LockOptions) (*Lock, error) {
+// Status) are removed on the way. The lock's Context is cancelled with
+// ErrLost if the lock is lost; Unlock releases it.
+//
+// A prune may have run between opening the repository and taking the lock:
+// callers sync their index cache once the lock is held.
+func Acquire(ctx context.Context, s Store, opts Options) (*Lock, error) {
 	opts = opts.withDefaults()
-	l := &Lock{r: r, opts: opts}
+	l := &Lock{s: s, be: s.Backend(), opts: opts}
 	deadline := opts.Now().Add(opts.Wait)
 	for {
 		err := l.tryAcquire(ctx)
@@ -164,16 +184,13 @@ func (r *Repository) LockWith(ctx context.Context, opts LockOptions) (*Lock, err
 		if !errors.Is(err, ErrLocked) || !opts.Now().Before(deadline) {
 			return nil, err
 		}
-		if err := sleepCtx(ctx, min(jitter(lockRetryDelay), deadline.Sub(opts.Now()))); err != nil {
+		if err := wait.Sleep(ctx, min(wait.Jitter(retryDelay), deadline.Sub(opts.Now()))); err != nil {
 			return nil, err
 		}
 	}
 	l.ctx, l.cancel = context.WithCancelCause(ctx)
 	l.wg.Add(1)
 	go l.refreshLoop()
-	if err := r.SyncIndex(ctx); err != nil {
-		return nil, errors.Join(err, l.Unlock())
-	}
 	return l, nil
 }
 
@@ -185,21 +202,21 @@ func (l *Lock) tryAcquire(ctx context.Context) error {
 		return err
 	}
 	info := l.newInfo()
-	name, err := l.r.writeLock(ctx, info)
+	name, err := l.write(ctx, info)
 	if err != nil {
 		return err
 	}
 	info.Name = name
 	if err := l.checkConflicts(ctx, name); err != nil {
-		l.r.removeLockObject(name)
+		l.remove(ctx, name)
 		return err
 	}
 	l.info = info
 	return nil
 }
 
-func (l *Lock) newInfo() LockInfo {
-	info := LockInfo{Time: l.opts.Now().UTC(), Exclusive: l.opts.Exclusive, Host: l.opts.host,
+func (l *Lock) newInfo() Info {
+	info := Info{Time: l.opts.Now().UTC(), Exclusive: l.opts.Exclusive, Host: l.opts.host,
 		PID: l.opts.pid, Command: l.opts.Command}
 	if u, err := user.Current(); err == nil {
 		info.Username = u.Username
@@ -210,17 +227,17 @@ func (l *Lock) newInfo() LockInfo {
 // checkConflicts lists the locks, removes stale ones and returns a
 // LockedError naming the live ones that conflict (own is ours).
 func (l *Lock) checkConflicts(ctx context.Context, own string) error {
-	all, err := l.r.lockStatuses(ctx, l.opts)
+	all, err := statuses(ctx, l.s, l.opts)
 	if err != nil {
 		return err
 	}
-	var holders []LockStatus
+	var holders []Status
 	for _, s := range all {
 		switch {
 		case s.Name == own:
 		case s.Stale:
-			l.r.log.Info("removing stale repository lock", "lock", s.Name, "reason", s.Reason)
-			if err := l.r.be.Delete(ctx, s.Name); err != nil {
+			l.opts.Logger.Info("removing stale repository lock", "lock", s.Name, "reason", s.Reason)
+			if err := l.be.Delete(ctx, s.Name); err != nil {
 				return fmt.Errorf("remove stale lock %s: %w", s.Name, err)
 			}
 		case l.opts.Exclusive || s.Exclusive || s.Err != nil:
@@ -234,12 +251,12 @@ func (l *Lock) checkConflicts(ctx context.Context, own string) error {
 }
 
 // Context is derived from the context Lock was given. It is cancelled, with
-// cause ErrLockLost, when the lock is lost, and when Unlock is called. Work
+// cause ErrLost, when the lock is lost, and when Unlock is called. Work
 // that relies on the lock runs under it.
 func (l *Lock) Context() context.Context { return l.ctx }
 
 // Info returns the lock as currently stored.
-func (l *Lock) Info() LockInfo {
+func (l *Lock) Info() Info {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.info
@@ -252,9 +269,9 @@ func (l *Lock) Unlock() error {
 	l.once.Do(func() {
 		l.cancel(nil)
 		l.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), lockCleanupTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), cleanupTimeout)
 		defer cancel()
-		if err = l.r.be.Delete(ctx, l.Info().Name); err != nil {
+		if err = l.be.Delete(ctx, l.Info().Name); err != nil {
 			err = fmt.Errorf("remove repository lock %s: %w", l.Info().Name, err)
 		}
 	})
@@ -283,12 +300,12 @@ func (l *Lock) refreshLoop() {
 		case l.ctx.Err() != nil:
 			return
 		case errors.Is(err, errLockGone) || l.opts.Now().Sub(lastOK) > l.opts.StaleAfter/2:
-			l.r.log.Error("repository lock lost", "error", err)
-			l.cancel(fmt.Errorf("%w: %w", ErrLockLost, err))
+			l.opts.Logger.Error("repository lock lost", "error", err)
+			l.cancel(fmt.Errorf("%w: %w", ErrLost, err))
 			return
 		default:
-			l.r.log.Warn("could not refresh the repository lock; retrying", "error", err)
-			t.Reset(min(l.opts.Refresh, lockRetryDelay*5))
+			l.opts.Logger.Warn("could not refresh the repository lock; retrying", "error", err)
+			t.Reset(min(l.opts.Refresh, retryDelay*5))
 		}
 	}
 }
@@ -299,14 +316,14 @@ var errLockGone = errors.New("the lock object was removed by another process (it
 // there is never a moment without a lock object.
 func (l *Lock) refresh(ctx context.Context) error {
 	old := l.Info()
-	if _, err := l.r.be.Stat(ctx, old.Name); backend.IsNotFound(err) {
+	if _, err := l.be.Stat(ctx, old.Name); backend.IsNotFound(err) {
 		return errLockGone
 	} else if err != nil {
 		return fmt.Errorf("stat lock %s: %w", old.Name, err)
 	}
 	info := old
 	info.Time = l.opts.Now().UTC()
-	name, err := l.r.writeLock(ctx, info)
+	name, err := l.write(ctx, info)
 	if err != nil {
 		return err
 	}
@@ -314,53 +331,37 @@ func (l *Lock) refresh(ctx context.Context) error {
 	l.mu.Lock()
 	l.info = info
 	l.mu.Unlock()
-	if err := l.r.be.Delete(ctx, old.Name); err != nil {
-		l.r.log.Warn("could not remove the previous lock object", "lock", old.Name, "error", err)
+	if err := l.be.Delete(ctx, old.Name); err != nil {
+		l.opts.Logger.Warn("could not remove the previous lock object", "lock", old.Name, "error", err)
 	}
 	return nil
 }
 
-// writeLock stores info as a new lock object and returns its name. A Put
-// that failed may still have stored the object, so it is removed then.
-func (r *Repository) writeLock(ctx context.Context, info LockInfo) (string, error) {
-	id, err := randomID()
+// write stores info as a new lock object and returns its name. A Put that
+// failed may still have stored the object, so it is removed then.
+func (l *Lock) write(ctx context.Context, info Info) (string, error) {
+	var id [32]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", fmt.Errorf("random lock name: %w", err)
+	}
+	name := Prefix + hex.EncodeToString(id[:])
+	stored, err := l.s.SealJSON(lockAD, info)
 	if err != nil {
 		return "", err
 	}
-	name := LocksPrefix + id.String()
-	stored, err := r.sealJSON(lockAD, info)
-	if err != nil {
-		return "", err
-	}
-	if err := putBytes(ctx, r.be, name, stored); err != nil {
-		r.removeLockObject(name)
+	if err := l.be.Put(ctx, name, bytes.NewReader(stored), int64(len(stored))); err != nil {
+		l.remove(ctx, name)
 		return "", fmt.Errorf("write repository lock: %w", err)
 	}
 	return name, nil
 }
 
-// removeLockObject deletes a lock object, best effort, whatever the state of
-// the caller's context.
-func (r *Repository) removeLockObject(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), lockCleanupTimeout)
+// remove deletes a lock object, best effort, even when the caller's context
+// is cancelled by now.
+func (l *Lock) remove(ctx context.Context, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := r.be.Delete(ctx, name); err != nil {
-		r.log.Warn("could not remove a repository lock", "lock", name, "error", err)
+	if err := l.be.Delete(ctx, name); err != nil {
+		l.opts.Logger.Warn("could not remove a repository lock", "lock", name, "error", err)
 	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// jitter spreads d over [d/2, 3d/2) so that racing lockers do not retry in step.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + time.Duration(rand.Int64N(int64(d)))
 }

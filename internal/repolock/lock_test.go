@@ -1,6 +1,7 @@
-package repo
+package repolock
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,12 +15,31 @@ import (
 
 	"bbvault/internal/backend"
 	"bbvault/internal/backend/mem"
+	"bbvault/internal/crypto"
+	"bbvault/internal/repo"
 )
 
-func lockNames(t *testing.T, r *Repository) []string {
+// newRepo opens a real repository on be: locks are sealed with its key.
+func newRepo(t *testing.T, be backend.Backend) *repo.Repository {
+	t.Helper()
+	ctx := context.Background()
+	pw := []byte("lock test")
+	kdf := crypto.KDFParams{N: 1 << 10, R: 8, P: 1}
+	if _, err := repo.Init(ctx, be, pw, repo.InitOptions{KDF: kdf}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, pw, repo.OpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func lockNames(t *testing.T, r *repo.Repository) []string {
 	t.Helper()
 	var names []string
-	err := r.be.List(context.Background(), LocksPrefix, func(oi backend.ObjectInfo) error {
+	err := r.Backend().List(context.Background(), Prefix, func(oi backend.ObjectInfo) error {
 		names = append(names, oi.Name)
 		return nil
 	})
@@ -29,9 +49,9 @@ func lockNames(t *testing.T, r *Repository) []string {
 	return names
 }
 
-func mustLock(t *testing.T, r *Repository, opts LockOptions) *Lock {
+func mustLock(t *testing.T, r *repo.Repository, opts Options) *Lock {
 	t.Helper()
-	l, err := r.LockWith(context.Background(), opts)
+	l, err := Acquire(context.Background(), r, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +62,9 @@ func mustLock(t *testing.T, r *Repository, opts LockOptions) *Lock {
 func TestSharedLocksCoexistExclusiveOnesDoNot(t *testing.T) {
 	r := newRepo(t, mem.New())
 	ctx := context.Background()
-	a := mustLock(t, r, LockOptions{Command: "snapshot"})
-	mustLock(t, r, LockOptions{Command: "restore"})
-	_, err := r.LockWith(ctx, LockOptions{Exclusive: true, Command: "prune"})
+	a := mustLock(t, r, Options{Command: "snapshot"})
+	mustLock(t, r, Options{Command: "restore"})
+	_, err := Acquire(ctx, r, Options{Exclusive: true, Command: "prune"})
 	var locked *LockedError
 	if !errors.As(err, &locked) || !errors.Is(err, ErrLocked) || len(locked.Holders) != 2 {
 		t.Fatalf("exclusive lock over two shared ones: %v, want a LockedError naming both", err)
@@ -67,20 +87,21 @@ func TestSharedLocksCoexistExclusiveOnesDoNot(t *testing.T) {
 func TestExclusiveLockKeepsOthersOut(t *testing.T) {
 	r := newRepo(t, mem.New())
 	ctx := context.Background()
-	ex := mustLock(t, r, LockOptions{Exclusive: true, Command: "prune"})
+	ex := mustLock(t, r, Options{Exclusive: true, Command: "prune"})
 	for _, exclusive := range []bool{false, true} {
-		if _, err := r.LockWith(ctx, LockOptions{Exclusive: exclusive}); !errors.Is(err, ErrLocked) {
+		if _, err := Acquire(ctx, r, Options{Exclusive: exclusive}); !errors.Is(err, ErrLocked) {
 			t.Errorf("lock (exclusive %v) while prune holds one: %v, want ErrLocked", exclusive, err)
 		}
 	}
 	ex.Unlock()
-	mustLock(t, r, LockOptions{Exclusive: true})
+	mustLock(t, r, Options{Exclusive: true})
 }
 
 // plantLock stores a lock object as another process would have.
-func plantLock(t *testing.T, r *Repository, info LockInfo) string {
+func plantLock(t *testing.T, r *repo.Repository, info Info) string {
 	t.Helper()
-	name, err := r.writeLock(context.Background(), info)
+	l := &Lock{s: r, be: r.Backend(), opts: Options{}.withDefaults()}
+	name, err := l.write(context.Background(), info)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +111,8 @@ func plantLock(t *testing.T, r *Repository, info LockInfo) string {
 func TestLockOfADeadProcessOnThisHostIsStale(t *testing.T) {
 	r := newRepo(t, mem.New())
 	host, _ := os.Hostname()
-	dead := plantLock(t, r, LockInfo{Time: time.Now(), Exclusive: true, Host: host, PID: 1 << 30})
-	l := mustLock(t, r, LockOptions{Exclusive: true})
+	dead := plantLock(t, r, Info{Time: time.Now(), Exclusive: true, Host: host, PID: 1 << 30})
+	l := mustLock(t, r, Options{Exclusive: true})
 	if names := lockNames(t, r); len(names) != 1 || names[0] != l.Info().Name {
 		t.Errorf("locks %v: the dead process's %s should be gone, ours kept", names, dead)
 	}
@@ -100,12 +121,12 @@ func TestLockOfADeadProcessOnThisHostIsStale(t *testing.T) {
 func TestLockOfAnotherHostIsStaleOnlyWhenOld(t *testing.T) {
 	r := newRepo(t, mem.New())
 	ctx := context.Background()
-	plantLock(t, r, LockInfo{Time: time.Now(), Exclusive: true, Host: "elsewhere", PID: 1 << 30})
-	if _, err := r.LockWith(ctx, LockOptions{}); !errors.Is(err, ErrLocked) {
+	plantLock(t, r, Info{Time: time.Now(), Exclusive: true, Host: "elsewhere", PID: 1 << 30})
+	if _, err := Acquire(ctx, r, Options{}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("a fresh lock of another host: %v, want ErrLocked (its PID means nothing here)", err)
 	}
-	later := func() time.Time { return time.Now().Add(DefaultLockStaleAfter + time.Minute) }
-	if _, err := r.LockWith(ctx, LockOptions{Now: later}); err != nil {
+	later := func() time.Time { return time.Now().Add(DefaultStaleAfter + time.Minute) }
+	if _, err := Acquire(ctx, r, Options{Now: later}); err != nil {
 		t.Fatalf("31 minutes later the lock is stale, yet: %v", err)
 	}
 }
@@ -113,26 +134,27 @@ func TestLockOfAnotherHostIsStaleOnlyWhenOld(t *testing.T) {
 func TestUnreadableLockBlocksUntilStale(t *testing.T) {
 	r := newRepo(t, mem.New())
 	ctx := context.Background()
-	if err := putBytes(ctx, r.be, LocksPrefix+strings.Repeat("ab", 32), []byte("garbage")); err != nil {
+	garbage := []byte("garbage")
+	if err := r.Backend().Put(ctx, Prefix+strings.Repeat("ab", 32), bytes.NewReader(garbage), int64(len(garbage))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LockWith(ctx, LockOptions{}); !errors.Is(err, ErrLocked) {
+	if _, err := Acquire(ctx, r, Options{}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("lock beside an unreadable lock: %v, want ErrLocked", err)
 	}
-	locks, err := r.Locks(ctx)
+	locks, err := List(ctx, r)
 	if err != nil || len(locks) != 1 || locks[0].Err == nil {
 		t.Fatalf("Locks: %+v, %v; want the unreadable one with its error", locks, err)
 	}
-	removed, err := r.RemoveLocks(ctx, true)
+	removed, err := Remove(ctx, r, true)
 	if err != nil || len(removed) != 1 {
 		t.Fatalf("RemoveLocks(all): %d removed, %v", len(removed), err)
 	}
-	mustLock(t, r, LockOptions{Exclusive: true})
+	mustLock(t, r, Options{Exclusive: true})
 }
 
 func TestLockIsRefreshedUnderANewName(t *testing.T) {
 	r := newRepo(t, mem.New())
-	l := mustLock(t, r, LockOptions{Refresh: 20 * time.Millisecond})
+	l := mustLock(t, r, Options{Refresh: 20 * time.Millisecond})
 	first := l.Info()
 	deadline := time.Now().Add(5 * time.Second)
 	for l.Info().Name == first.Name && time.Now().Before(deadline) {
@@ -156,8 +178,8 @@ func TestLockIsRefreshedUnderANewName(t *testing.T) {
 
 func TestLockRemovedByOthersIsLost(t *testing.T) {
 	r := newRepo(t, mem.New())
-	l := mustLock(t, r, LockOptions{Refresh: 10 * time.Millisecond})
-	if _, err := r.RemoveLocks(context.Background(), true); err != nil {
+	l := mustLock(t, r, Options{Refresh: 10 * time.Millisecond})
+	if _, err := Remove(context.Background(), r, true); err != nil {
 		t.Fatal(err)
 	}
 	waitLost(t, l)
@@ -170,8 +192,8 @@ func waitLost(t *testing.T, l *Lock) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the lock's context was not cancelled")
 	}
-	if cause := context.Cause(l.Context()); !errors.Is(cause, ErrLockLost) {
-		t.Errorf("cause %v, want ErrLockLost", cause)
+	if cause := context.Cause(l.Context()); !errors.Is(cause, ErrLost) {
+		t.Errorf("cause %v, want ErrLost", cause)
 	}
 }
 
@@ -191,7 +213,7 @@ func (f *switchablePuts) Put(ctx context.Context, name string, r io.Reader, size
 func TestLockThatCannotBeRefreshedIsLost(t *testing.T) {
 	be := &switchablePuts{Backend: mem.New()}
 	r := newRepo(t, be)
-	l := mustLock(t, r, LockOptions{Refresh: 10 * time.Millisecond, StaleAfter: 200 * time.Millisecond})
+	l := mustLock(t, r, Options{Refresh: 10 * time.Millisecond, StaleAfter: 200 * time.Millisecond})
 	be.fail.Store(true)
 	start := time.Now()
 	waitLost(t, l)
@@ -202,13 +224,13 @@ func TestLockThatCannotBeRefreshedIsLost(t *testing.T) {
 
 func TestLockWaitsForTheHolder(t *testing.T) {
 	r := newRepo(t, mem.New())
-	ex := mustLock(t, r, LockOptions{Exclusive: true})
+	ex := mustLock(t, r, Options{Exclusive: true})
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		ex.Unlock()
 	}()
 	start := time.Now()
-	l, err := r.LockWith(context.Background(), LockOptions{Wait: 10 * time.Second})
+	l, err := Acquire(context.Background(), r, Options{Wait: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("waiting lock: %v", err)
 	}
@@ -227,7 +249,7 @@ func TestRacingExclusiveLockersNeverOverlap(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 15 {
-				l, err := r.LockWith(context.Background(), LockOptions{Exclusive: true})
+				l, err := Acquire(context.Background(), r, Options{Exclusive: true})
 				if err != nil {
 					if !errors.Is(err, ErrLocked) {
 						t.Error(err)
@@ -253,7 +275,7 @@ func TestRacingExclusiveLockersNeverOverlap(t *testing.T) {
 func TestUnlockAfterCancellationStillRemovesTheLock(t *testing.T) {
 	r := newRepo(t, mem.New())
 	ctx, cancel := context.WithCancel(context.Background())
-	l, err := r.LockWith(ctx, LockOptions{Exclusive: true})
+	l, err := Acquire(ctx, r, Options{Exclusive: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func rewritePack(t *testing.T, r *Repository, id blob.ID, edit func([]byte) []by
 func TestVerifyPackFindsEachKindOfDamage(t *testing.T) {
 	ctx := context.Background()
 	r, p := onePack(t)
-	d, err := r.VerifyPack(ctx, p)
+	d, err := r.Packs().Verify(ctx, p)
 	if err != nil || !d.OK() || d.BytesRead != p.Size {
 		t.Fatalf("intact pack: %+v, %v; want OK after reading %d bytes", d, err, p.Size)
 	}
@@ -62,13 +62,13 @@ func TestVerifyPackFindsEachKindOfDamage(t *testing.T) {
 	wrong := p
 	wrong.Blobs = append([]index.BlobEntry(nil), p.Blobs...)
 	wrong.Blobs[1].RawLength++
-	if d, _ := r.VerifyPack(ctx, wrong); d.Header == nil {
+	if d, _ := r.Packs().Verify(ctx, wrong); d.Header == nil {
 		t.Error("an index entry that disagrees with the header passed")
 	}
 
 	second := p.Blobs[1]
 	rewritePack(t, r, p.ID, func(b []byte) []byte { b[second.Offset+20] ^= 1; return b })
-	d, err = r.VerifyPack(ctx, p)
+	d, err = r.Packs().Verify(ctx, p)
 	if err != nil || len(d.Blobs) != 1 || d.Blobs[second.ID] == nil || d.Header != nil {
 		t.Fatalf("flipped byte in blob 2: %+v, %v; want exactly that blob damaged", d, err)
 	}
@@ -77,15 +77,15 @@ func TestVerifyPackFindsEachKindOfDamage(t *testing.T) {
 	}
 
 	rewritePack(t, r, p.ID, func(b []byte) []byte { return b[:second.Offset+10] })
-	d, err = r.VerifyPack(ctx, p)
+	d, err = r.Packs().Verify(ctx, p)
 	if err != nil || d.Header == nil || len(d.Blobs) != len(p.Blobs)-1 {
 		t.Fatalf("pack cut inside blob 2: %+v, %v; want a header error and every blob from the second on damaged", d, err)
 	}
 
-	if err := r.DeletePack(ctx, p.ID); err != nil {
+	if err := r.Packs().Delete(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := r.VerifyPack(ctx, p); err != nil || !d.Missing {
+	if d, err := r.Packs().Verify(ctx, p); err != nil || !d.Missing {
 		t.Fatalf("deleted pack: %+v, %v; want Missing", d, err)
 	}
 }
@@ -102,7 +102,7 @@ func TestPackCopierMovesBlobsWithoutReencrypting(t *testing.T) {
 		}
 		want[b.ID] = data
 	}
-	c := r.NewPackCopier()
+	c := r.Packs().NewCopier()
 	if err := c.Copy(ctx, p, keep); err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +117,13 @@ func TestPackCopierMovesBlobsWithoutReencrypting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.SaveIndex(ctx, packs, old); err != nil {
+	if _, err := r.Packs().SaveIndex(ctx, packs, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.DeleteIndexes(ctx, old); err != nil {
+	if err := r.Packs().DeleteIndexes(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.DeletePack(ctx, p.ID); err != nil {
+	if err := r.Packs().Delete(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
 	for id, data := range want {
@@ -141,7 +141,7 @@ func TestPackCopierRefusesACorruptBlob(t *testing.T) {
 	ctx := context.Background()
 	r, p := onePack(t)
 	rewritePack(t, r, p.ID, func(b []byte) []byte { b[p.Blobs[0].Offset+15] ^= 1; return b })
-	c := r.NewPackCopier()
+	c := r.Packs().NewCopier()
 	defer c.Abort()
 	if err := c.Copy(ctx, p, p.Blobs[:1]); !errors.Is(err, ErrCorruptBlob) {
 		t.Fatalf("copying a corrupt blob: %v, want ErrCorruptBlob", err)
@@ -154,7 +154,7 @@ func TestReadBlobsHandsOverEachBlobOrItsDamage(t *testing.T) {
 	rewritePack(t, r, p.ID, func(b []byte) []byte { b[p.Blobs[1].Offset+15] ^= 1; return b })
 	var good, bad int
 	var plain bytes.Buffer
-	err := r.ReadBlobs(ctx, p.ID, p.Blobs, func(e index.BlobEntry, data []byte, err error) error {
+	err := r.Packs().ReadBlobs(ctx, p.ID, p.Blobs, func(e index.BlobEntry, data []byte, err error) error {
 		if err != nil {
 			bad++
 			return nil
@@ -167,7 +167,7 @@ func TestReadBlobsHandsOverEachBlobOrItsDamage(t *testing.T) {
 		t.Fatalf("ReadBlobs: %d good, %d bad, %v; want one bad", good, bad, err)
 	}
 	stop := errors.New("stop")
-	if err := r.ReadBlobs(ctx, p.ID, p.Blobs, func(index.BlobEntry, []byte, error) error { return stop }); !errors.Is(err, stop) {
+	if err := r.Packs().ReadBlobs(ctx, p.ID, p.Blobs, func(index.BlobEntry, []byte, error) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("an error from fn: %v, want it returned", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestPackCopierClosesPacksBeforeTheyOverflow(t *testing.T) {
 	if err := w.Finish(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := r.NewPackCopier()
+	c := r.Packs().NewCopier()
 	err := r.idx.Packs(ctx, func(p index.Pack) error { return c.Copy(ctx, p, p.Blobs) })
 	if err != nil {
 		t.Fatal(err)

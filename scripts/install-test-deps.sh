@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what bbvault's tests and benchmarks run against: PostgreSQL (server
 # and client tools), git, rsync, restic (benchmark baseline), systemd-analyze
-# (checks the shipped units), gcc (go test
-# -race needs cgo), a MinIO server and a Prometheus Pushgateway built from
-# source into $(go env GOPATH)/bin. Idempotent: when everything is present it
-# only checks.
+# (checks the shipped units), gcc (go test -race needs cgo), btrfs-progs and
+# e2fsprogs (the filesystem-snapshot tests make a btrfs filesystem on a loop
+# device), a MinIO server and a Prometheus Pushgateway built from source into
+# $(go env GOPATH)/bin. Idempotent: when everything is present it only checks.
 set -euo pipefail
 
 MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -51,6 +51,8 @@ missing_packages() {
 	done
 	# systemd-analyze verifies the shipped units (deploy/).
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+	command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+	command -v chattr >/dev/null 2>&1 || missing+=(e2fsprogs)
 	echo "${missing[@]}"
 }
 

@@ -81,13 +81,15 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 		return err
 	}
 	defer closeRepo()
+	ctx, stop := abortable(ctx, lock)
+	defer stop(nil)
 	res, err := flow.Snapshot(ctx, r, flow.SnapshotOptions{
 		Home: o.home, Walk: walk,
 		Host: o.host, Tags: o.tags, Version: version, Workers: o.workers,
 		Display: g.display(), Logger: g.log, Lock: lock, Database: db,
 	})
 	if err != nil {
-		return classifyFlowError(lockLost(ctx, err))
+		return classifyFlowError(withCause(ctx, lockLost(ctx, err)))
 	}
 	return printSnapshotResult(g, res)
 }

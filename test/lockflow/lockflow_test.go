@@ -28,7 +28,7 @@ type fixture struct {
 
 const password = "stand-in-password"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, edit ...func(*standin.Options)) *fixture {
 	t.Helper()
 	testenv.Git(t)
 	ctx := context.Background()
@@ -36,8 +36,12 @@ func newFixture(t *testing.T) *fixture {
 	if err := standin.MakeHome(ctx, f.home, 2); err != nil {
 		t.Fatal(err)
 	}
-	f.bb = standin.New(standin.Options{User: "admin", Password: password,
-		DBDrainTime: 50 * time.Millisecond, SCMDrainTime: 100 * time.Millisecond})
+	opts := standin.Options{User: "admin", Password: password,
+		DBDrainTime: 50 * time.Millisecond, SCMDrainTime: 100 * time.Millisecond}
+	for _, e := range edit {
+		e(&opts)
+	}
+	f.bb = standin.New(opts)
 	if err := f.bb.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +168,11 @@ func TestSIGKILLThenUnlockCommand(t *testing.T) {
 	if !f.bb.Locked() {
 		t.Fatal("the run finished before it could be killed: the 2 GiB file did not slow it down")
 	}
-	// A new snapshot refuses to start while a dead run's lock is recorded.
+	// A new snapshot refuses to start while a dead run's lock is recorded,
+	// saying that Bitbucket may still be locked (exit 7), not unlocked.
 	out, err := f.cmd("snapshot", "--home", f.home).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "bbvault unlock") {
-		t.Fatalf("snapshot over a recorded lock: err=%v, output:\n%s", err, out)
+	if code := exitCode(err); code != 7 || !strings.Contains(string(out), "bbvault unlock") {
+		t.Fatalf("snapshot over a recorded lock: exit %d, output:\n%s", code, out)
 	}
 	out, err = f.cmd("unlock").CombinedOutput()
 	if err != nil {

@@ -81,9 +81,12 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 }
 
 func (o restoreOptions) validate() error {
+	if err := o.db.validateCommand(); err != nil {
+		return err
+	}
 	switch {
-	case o.dbOnly && o.db.target == "":
-		return usagef("--db-only needs --db-target DSN")
+	case o.dbOnly && o.db.target == "" && o.db.command == "":
+		return usagef("--db-only needs --db-target DSN or --db-restore-cmd")
 	case !o.dbOnly && o.target == "":
 		return usagef("--target DIR is required (or --db-only with --db-target)")
 	}

@@ -225,17 +225,21 @@ func runChild(ctx context.Context, spec childSpec, in *countingReader) error {
 
 // countingReader counts the bytes read and remembers the first read error
 // other than io.EOF, which exec would otherwise hide behind the program's
-// exit status.
+// exit status, and whether the end was reached.
 type countingReader struct {
 	r   io.Reader
 	n   int64
 	err error
+	eof bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+	switch {
+	case errors.Is(err, io.EOF):
+		c.eof = true
+	case err != nil && c.err == nil:
 		c.err = err
 	}
 	return n, err

@@ -103,6 +103,10 @@ func (p *PostgresTarget) options(dump map[string]string) dbstream.RestoreOptions
 
 // Check checks the target and the options against the dump's format.
 func (p *PostgresTarget) Check(ctx context.Context, dump map[string]string) error {
+	if dump["kind"] == KindCommand {
+		return errors.New("this snapshot's database was dumped by a command (--db-dump-cmd), " +
+			"not pg_dump: restore it with --db-restore-cmd")
+	}
 	return dbstream.CheckTarget(ctx, p.options(dump), dbstream.Format(dump["format"]))
 }
 

@@ -135,6 +135,7 @@ func newLsEntryJSON(rel string, n tree.Node) lsEntryJSON {
 type restoreJSON struct {
 	Snapshot         string               `json:"snapshot"`
 	*restoreHomeJSON                      // without the home (--db-only): absent
+	Nodes            []restoreNodeJSON    `json:"nodes,omitempty"` // with --node: each Mesh node
 	Database         *restoreDatabaseJSON `json:"database,omitempty"`
 	DurationMs       int64                `json:"duration_ms"`
 }
@@ -155,12 +156,26 @@ type restoreDatabaseJSON struct {
 	Bytes  int64  `json:"bytes"` // of dump
 }
 
+// restoreNodeJSON is one Mesh node's home restored.
+type restoreNodeJSON struct {
+	Name string `json:"name"`
+	Dir  string `json:"dir"`
+	*restoreHomeJSON
+}
+
+func newRestoreHomeJSON(h *flow.HomeResult) *restoreHomeJSON {
+	st := h.Stats
+	return &restoreHomeJSON{Files: st.Files + st.Hardlinks, Dirs: st.Dirs, Bytes: st.Bytes,
+		Failed: len(st.Failed), Hardlinks: st.Hardlinks, Symlinks: st.Symlinks}
+}
+
 func newRestoreJSON(res *flow.RestoreResult) restoreJSON {
 	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds()}
 	if h := res.Home; h != nil {
-		st := h.Stats
-		out.restoreHomeJSON = &restoreHomeJSON{Files: st.Files + st.Hardlinks, Dirs: st.Dirs, Bytes: st.Bytes,
-			Failed: len(st.Failed), Hardlinks: st.Hardlinks, Symlinks: st.Symlinks}
+		out.restoreHomeJSON = newRestoreHomeJSON(h)
+	}
+	for _, n := range res.Nodes {
+		out.Nodes = append(out.Nodes, restoreNodeJSON{Name: n.Name, Dir: n.Dir, restoreHomeJSON: newRestoreHomeJSON(&n.HomeResult)})
 	}
 	if d := res.Database; d != nil && d.Err == nil {
 		out.Database = &restoreDatabaseJSON{Name: d.Database, Tables: d.Tables, Rows: d.Rows, Bytes: d.Bytes}

@@ -19,6 +19,7 @@ type restoreOptions struct {
 	numeric  bool
 	workers  int
 	dbOnly   bool
+	nodes    []string
 	lockWait time.Duration
 	db       dbRestoreFlags
 }
@@ -47,6 +48,7 @@ and both are reported. --db-only restores the database alone.`,
 	f.BoolVar(&o.numeric, "numeric-owner", false, "restore owners by numeric uid/gid, ignoring names")
 	f.IntVar(&o.workers, "workers", 4, "files written at once")
 	f.BoolVar(&o.dbOnly, "db-only", false, "restore the database only (needs --db-target)")
+	registerNodeRestore(f, &o.nodes)
 	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
 	return cmd
@@ -67,6 +69,9 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	defer closeRepo()
 	m, err := r.FindSnapshot(ctx, ref)
 	if err != nil {
+		return err
+	}
+	if err := o.nodeTargets(m, &opts); err != nil {
 		return err
 	}
 	res, err := flow.Restore(ctx, r, m, opts)
@@ -134,10 +139,12 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 		return g.printJSON(newRestoreJSON(res))
 	}
 	if h := res.Home; h != nil && h.Err == nil {
-		st := h.Stats
-		g.printf("home: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s in %s\n",
-			st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), h.Dir,
-			h.Duration.Round(time.Millisecond))
+		printHomeRestored(g, "home", h)
+	}
+	for _, n := range res.Nodes {
+		if n.Err == nil {
+			printHomeRestored(g, "Mesh node "+n.Name, &n.HomeResult)
+		}
 	}
 	if d := res.Database; d != nil && d.Err == nil {
 		g.printf("database: %s restored, %d tables, %d rows, %s of dump in %s\n", d.Database, d.Tables, d.Rows,
@@ -147,4 +154,11 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 		g.printf("restored snapshot %s in %s\n", res.Snapshot.ShortID(), res.Duration.Round(time.Millisecond))
 	}
 	return nil
+}
+
+func printHomeRestored(g *globals, what string, h *flow.HomeResult) {
+	st := h.Stats
+	g.printf("%s: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s in %s\n",
+		what, st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), h.Dir,
+		h.Duration.Round(time.Millisecond))
 }

@@ -40,6 +40,46 @@ type Manifest struct {
 	Timings      Timings           `json:"timings_ms,omitzero"`
 	Bitbucket    map[string]string `json:"bitbucket,omitempty"`
 	LockWindowMs int64             `json:"lock_window_ms,omitempty"`
+	// Nodes are the homes of Bitbucket Mesh nodes taken in the same
+	// snapshot, each read on its own host. Readers that predate them
+	// ignore the key (and see only the primary home).
+	Nodes []NodeTree `json:"nodes,omitempty"`
+}
+
+// NodeTree is one Mesh node's home in a snapshot.
+type NodeTree struct {
+	Name   string    `json:"name"`           // unique in the snapshot, e.g. "mesh1"
+	Host   string    `json:"host"`           // how the node was reached, e.g. "mesh1.example.com"
+	Home   string    `json:"home"`           // the home's path on the node
+	Tree   *blob.ID  `json:"tree"`           // the home's root tree
+	Root   *RootMeta `json:"root,omitempty"` // the home directory's own metadata
+	Counts Counts    `json:"counts,omitzero"`
+}
+
+// Trees returns the root tree of every home the snapshot holds: the primary
+// home's, then each Mesh node's. Whatever walks what a snapshot uses starts
+// from these.
+func (m *Manifest) Trees() []blob.ID {
+	var ids []blob.ID
+	if m.Tree != nil {
+		ids = append(ids, *m.Tree)
+	}
+	for _, n := range m.Nodes {
+		if n.Tree != nil {
+			ids = append(ids, *n.Tree)
+		}
+	}
+	return ids
+}
+
+// Node returns the Mesh node called name, or nil.
+func (m *Manifest) Node(name string) *NodeTree {
+	for i := range m.Nodes {
+		if m.Nodes[i].Name == name {
+			return &m.Nodes[i]
+		}
+	}
+	return nil
 }
 
 // Counts are a snapshot's figures. The JSON keys are those of the string ->

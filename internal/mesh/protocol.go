@@ -29,8 +29,8 @@ type Request struct {
 
 	// hello
 	Protocol   int               `json:"protocol,omitempty"`
-	Version    string            `json:"version,omitempty"`  // the coordinator's bbvault
-	Format     int               `json:"format,omitempty"`   // the repository format the coordinator reads
+	Version    string            `json:"version,omitempty"` // the coordinator's bbvault
+	Format     int               `json:"format,omitempty"`  // the repository format the coordinator reads
 	Repository string            `json:"repository,omitempty"`
 	Password   string            `json:"password,omitempty"` // the repository's; empty: the node's own settings
 	Env        map[string]string `json:"env,omitempty"`      // storage settings (AWS_*) the node lacks

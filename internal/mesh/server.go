@@ -41,7 +41,9 @@ type Handler interface {
 
 // Progress is how far a pass is, for the progress events: the handler
 // tells it where to read its counts.
-type Progress struct{ counts atomic.Pointer[func() (files, bytes int64)] }
+type Progress struct {
+	counts atomic.Pointer[func() (files, bytes int64)]
+}
 
 // Track makes counts the source of the progress events.
 func (p *Progress) Track(counts func() (files, bytes int64)) { p.counts.Store(&counts) }

@@ -2,7 +2,10 @@
 // place that sees the repository, the home, the database and the Bitbucket
 // client together. It talks to Bitbucket and PostgreSQL through the ports in
 // ports.go (Locker, Database, DatabaseTarget), with adapters over
-// internal/bitbucket and internal/dbstream beside them.
+// internal/bitbucket and internal/dbstream beside them (PostgresDatabase,
+// CommandDatabase for an administrator's dump command, and their targets).
+// node.go is a Mesh node's side of a snapshot (ServeNode, under
+// `bbvault node serve`); restorenode.go restores Mesh nodes' homes.
 //
 // The snapshot timeline (the README's "What it does" tells it to users): a
 // pre-lock pass over the live home moves the bulk of the bytes; then lock and

@@ -90,11 +90,7 @@ func runCheck(cmd *cobra.Command, g *globals, o checkOptions) error {
 
 func printCheck(g *globals, res *maintenance.CheckResult, took time.Duration) error {
 	if g.jsonOut {
-		return g.printJSON(struct {
-			OK         bool  `json:"ok"`
-			DurationMs int64 `json:"duration_ms"`
-			*maintenance.CheckResult
-		}{res.OK(), took.Milliseconds(), res})
+		return g.printJSON(newCheckJSON(res, took))
 	}
 	g.printf("%d snapshots, %d trees, %d packs checked\n", res.Snapshots, res.Trees, res.Packs)
 	if res.ReadData != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -20,8 +21,8 @@ const (
 	exitNoRepo      = 3  // no repository at the location (run init), or init over an existing one
 	exitPassword    = 4  // wrong or missing password
 	exitBackend     = 5  // storage unreachable, permission denied, full
-	exitBitbucket   = 6  // Bitbucket refused or failed; the instance was unlocked
-	exitStillLocked = 7  // Bitbucket may still be locked: run `bbvault unlock`
+	exitBitbucket   = 6  // Bitbucket refused or failed; bbvault holds no lock
+	exitStillLocked = 7  // Bitbucket may still be locked by bbvault: run `bbvault unlock`
 	exitDatabase    = 8  // pg_dump, pg_restore or the database failed
 	exitIntegrity   = 9  // check found damage, or restore met corrupt data
 	exitRepoLocked  = 10 // another process holds a conflicting repository lock
@@ -32,6 +33,17 @@ const (
 type interruptedError struct{ sig os.Signal }
 
 func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
+
+// withCause adds to err why ctx was cancelled (a signal, a lost repository
+// lock, a backup cancelled in Bitbucket) when err does not carry it: work
+// stopped by a cancelled context often reports only context.Canceled.
+func withCause(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if err == nil || cause == nil || errors.Is(err, cause) || errors.Is(cause, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w (stopped: %w)", cause, err)
+}
 
 // usageError marks mistakes in flags or arguments.
 type usageError struct{ msg string }
@@ -56,7 +68,10 @@ func withCode(code int, err error) error {
 	return codedError{code, err}
 }
 
-// exitCode is the one place that maps errors to exit codes.
+// exitCode is the one place that maps errors to exit codes. A Bitbucket
+// that may still be locked comes first: it needs `bbvault unlock`. Then an
+// interruption, whatever else the interrupted work wrapped on its way out
+// (a cancelled pg_dump is also a database error).
 func exitCode(err error) int {
 	var coded codedError
 	var usage usageError
@@ -64,12 +79,14 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &coded) && coded.code == exitStillLocked:
+		return exitStillLocked
+	case errors.As(err, &intr):
+		return exitInterrupted
 	case errors.As(err, &coded):
 		return coded.code
 	case errors.As(err, &usage):
 		return exitUsage
-	case errors.As(err, &intr):
-		return exitInterrupted
 	case errors.Is(err, repo.ErrNotInitialized), errors.Is(err, repo.ErrExists):
 		return exitNoRepo
 	case errors.Is(err, crypto.ErrWrongPassword), errors.Is(err, errNoPassword):

@@ -51,17 +51,17 @@ func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) e
 	if o.dryRun {
 		verb = "would remove"
 	}
-	removed := []map[string]any{}
+	out := forgetJSON{DryRun: o.dryRun, SnapshotsRemoved: []forgetEntryJSON{}}
 	for _, id := range ids {
 		if !o.dryRun {
 			if err := r.DeleteSnapshot(ctx, id); err != nil {
 				return lockLost(ctx, err)
 			}
 		}
-		removed = append(removed, describeForgotten(g, list, id, verb))
+		out.SnapshotsRemoved = append(out.SnapshotsRemoved, describeForgotten(g, list, id, verb))
 	}
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"dry_run": o.dryRun, "snapshots_removed": removed})
+		return g.printJSON(out)
 	}
 	if !o.dryRun {
 		g.printf("run `bbvault prune --keep-all` (or your usual prune) to delete the data only they used\n")
@@ -88,13 +88,13 @@ func resolveRefs(ctx context.Context, r *repo.Repository, refs []string) ([]stri
 }
 
 // describeForgotten prints one removed snapshot and returns its JSON entry.
-func describeForgotten(g *globals, list repo.SnapshotList, id, verb string) map[string]any {
+func describeForgotten(g *globals, list repo.SnapshotList, id, verb string) forgetEntryJSON {
 	for _, m := range list.Good {
 		if m.ID == id {
 			g.printf("%s snapshot %s (%s, %s)\n", verb, m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
-			return map[string]any{"id": m.ID, "time": m.Time.Format(time.RFC3339Nano), "host": m.Host}
+			return forgetEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host}
 		}
 	}
 	g.printf("%s snapshot %s (its manifest cannot be read)\n", verb, shortID(id))
-	return map[string]any{"id": id, "damaged": true}
+	return forgetEntryJSON{ID: id, Damaged: true}
 }

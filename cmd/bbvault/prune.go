@@ -142,7 +142,7 @@ func runPrune(cmd *cobra.Command, g *globals, o pruneOptions) error {
 
 func printPrune(g *globals, res *maintenance.PruneResult, took time.Duration) error {
 	if g.jsonOut {
-		return g.printJSON(pruneJSON(res, took))
+		return g.printJSON(newPruneJSON(res, took))
 	}
 	removed, freed := "removed", "freed"
 	if res.DryRun {
@@ -172,29 +172,6 @@ func printPrune(g *globals, res *maintenance.PruneResult, took time.Duration) er
 		g.printf("duration: %s\n", took.Round(time.Millisecond))
 	}
 	return nil
-}
-
-func pruneJSON(res *maintenance.PruneResult, took time.Duration) map[string]any {
-	removed := make([]map[string]any, 0, len(res.SnapshotsRemoved))
-	for _, it := range res.SnapshotsRemoved {
-		removed = append(removed, map[string]any{"id": it.ID, "time": it.Time.Format(time.RFC3339Nano), "host": it.Host, "home": it.Home})
-	}
-	kept := []map[string]any{}
-	for _, d := range res.Decisions {
-		if d.Keep {
-			kept = append(kept, map[string]any{"id": d.ID, "time": d.Time.Format(time.RFC3339Nano), "reasons": d.Reasons})
-		}
-	}
-	return map[string]any{
-		"dry_run": res.DryRun, "snapshots_removed": removed, "snapshots_kept": kept,
-		"packs_deleted": res.PacksDeleted, "unreferenced_packs_deleted": res.UnreferencedPacks,
-		"packs_repacked": res.PacksRepacked, "packs_written": res.PacksWritten, "blobs_repacked": res.BlobsRepacked,
-		"index_objects_written": res.IndexesWritten, "index_objects_deleted": res.IndexesDeleted,
-		"missing_packs": res.MissingPacks, "bytes_before": res.BytesBefore, "bytes_freed": res.BytesFreed,
-		"unused_bytes_left": res.UnusedBytesLeft, "duration_ms": took.Milliseconds(),
-		"leftovers_removed": res.LeftoversRemoved, "leftover_bytes": res.LeftoverBytes,
-		"damage_records_retired": res.DamageRetired, "damaged_snapshots": damagedIDs(res.DamagedSnapshots),
-	}
 }
 
 func damagedIDs(ds []repo.DamagedSnapshot) []string {

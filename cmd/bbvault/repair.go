@@ -158,11 +158,7 @@ func runRepair(ctx context.Context, g *globals, o repairOptions,
 
 func printRepair(g *globals, res *maintenance.RepairResult, took time.Duration, done bool) error {
 	if g.jsonOut {
-		return g.printJSON(struct {
-			*maintenance.RepairResult
-			Left       []string `json:"damage_left"`
-			DurationMs int64    `json:"duration_ms"`
-		}{res, res.Left(), took.Milliseconds()})
+		return g.printJSON(repairJSON{RepairResult: res, DamageLeft: orEmpty(res.Left()), DurationMs: took.Milliseconds()})
 	}
 	w := verbs(res.DryRun)
 	printIndexRepair(g, res.Index, w)

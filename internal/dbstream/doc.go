@@ -39,6 +39,16 @@
 // holds any relation and creates a missing one; when a restore it started
 // into a database it created fails, it drops that database again.
 //
+// # Administrator's commands
+//
+// For databases pg_dump cannot read (Oracle, SQL Server), StartDump runs an
+// administrator's command with /bin/sh -c and makes its standard output the
+// stream, as for pg_dump: a non-zero exit is an error at the end of the
+// stream, stderr goes to the log and its tail (secrets masked) into the
+// error. Ready returns at a stderr line matching a pattern, or else once
+// the command exited. RunRestore feeds a stream to a command's standard
+// input and fails if the command exits without reading all of it.
+//
 // # Secrets
 //
 // Passwords never appear in process arguments, logs or errors: the child

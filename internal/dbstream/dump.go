@@ -63,8 +63,11 @@ type Dump struct {
 	size    atomic.Int64
 	readErr error // sticky; only Read touches it
 
-	mu    sync.Mutex
-	ready bool
+	exported time.Time // when pg_export_snapshot returned
+
+	mu      sync.Mutex
+	ready   bool
+	readyAt time.Time
 
 	closeOnce sync.Once
 	closeErr  error
@@ -117,6 +120,7 @@ func (s *Source) export(ctx context.Context, d *Dump, opts DumpOptions) error {
 	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&d.info.Snapshot); err != nil {
 		return fmt.Errorf("exporting the snapshot: %w", err)
 	}
+	d.exported = time.Now()
 	d.tables, err = lockTargets(ctx, tx)
 	return err
 }
@@ -219,6 +223,16 @@ func (d *Dump) endExport() {
 		}
 		closeConn(d.conn)
 	})
+}
+
+// Exported is when the snapshot was exported, in Start.
+func (d *Dump) Exported() time.Time { return d.exported }
+
+// ReadyAt is when Ready saw pg_dump holding its locks; zero before.
+func (d *Dump) ReadyAt() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.readyAt
 }
 
 // Info describes the dump: server, database, encoding, format, snapshot.

@@ -68,13 +68,9 @@ type Summary struct {
 // return, so r should end when ctx is cancelled.
 func Restore(ctx context.Context, opts RestoreOptions, r io.Reader) (Summary, error) {
 	opts.Logger = orDiscard(opts.Logger)
-	ep, err := parseEndpoint(opts.TargetDSN)
+	ep, err := targetEndpoint(opts.TargetDSN)
 	if err != nil {
 		return Summary{}, err
-	}
-	if ep.database() == "" {
-		return Summary{}, errors.New("the target DSN names no database: add one " +
-			"(postgres://USER@HOST/DATABASE or dbname=DATABASE)")
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	format, err := sniffFormat(br)
@@ -99,6 +95,38 @@ func Restore(ctx context.Context, opts RestoreOptions, r io.Reader) (Summary, er
 	sum, err := t.summarize(ctx)
 	sum.Created, sum.Format, sum.Bytes = t.created, format, in.n
 	return sum, err
+}
+
+// CheckTarget tells, changing nothing, whether Restore could start with
+// opts: the target DSN names a database, the server answers, the database is
+// missing or holds no relations, and the options suit a dump of format (""
+// when not known). Restore checks all of this again.
+func CheckTarget(ctx context.Context, opts RestoreOptions, format Format) error {
+	opts.Logger = orDiscard(opts.Logger)
+	ep, err := targetEndpoint(opts.TargetDSN)
+	if err != nil {
+		return err
+	}
+	quiet := opts
+	quiet.Logger = orDiscard(nil) // Restore warns about ignored options
+	if err := checkRestoreOptions(quiet, format); err != nil {
+		return err
+	}
+	t := &target{ep: ep, name: ep.database(), logger: opts.Logger}
+	return t.check(ctx, opts)
+}
+
+// targetEndpoint parses the target DSN, which must name a database.
+func targetEndpoint(dsn string) (*endpoint, error) {
+	ep, err := parseEndpoint(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if ep.database() == "" {
+		return nil, errors.New("the target DSN names no database: add one " +
+			"(postgres://USER@HOST/DATABASE or dbname=DATABASE)")
+	}
+	return ep, nil
 }
 
 // sniffFormat tells a custom archive from a plain SQL script.
@@ -197,17 +225,21 @@ func runChild(ctx context.Context, spec childSpec, in *countingReader) error {
 
 // countingReader counts the bytes read and remembers the first read error
 // other than io.EOF, which exec would otherwise hide behind the program's
-// exit status.
+// exit status, and whether the end was reached.
 type countingReader struct {
 	r   io.Reader
 	n   int64
 	err error
+	eof bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+	switch {
+	case errors.Is(err, io.EOF):
+		c.eof = true
+	case err != nil && c.err == nil:
 		c.err = err
 	}
 	return n, err

@@ -41,6 +41,17 @@ func (t *target) maintenance(ctx context.Context) (*pgx.Conn, error) {
 
 // prepare refuses a target that holds relations and creates a missing one.
 func (t *target) prepare(ctx context.Context, opts RestoreOptions) error {
+	return t.visit(ctx, opts, func(conn *pgx.Conn) error { return t.create(ctx, conn, opts) })
+}
+
+// check refuses a target that holds relations, changing nothing.
+func (t *target) check(ctx context.Context, opts RestoreOptions) error {
+	return t.visit(ctx, opts, func(*pgx.Conn) error { return nil })
+}
+
+// visit checks an existing target for relations, or calls missing with a
+// connection to the maintenance database when the target does not exist.
+func (t *target) visit(ctx context.Context, opts RestoreOptions, missing func(*pgx.Conn) error) error {
 	if opts.Encoding != "" && !encodingRE.MatchString(opts.Encoding) {
 		return fmt.Errorf("invalid database encoding %q: use a PostgreSQL encoding name such as UTF8", opts.Encoding)
 	}
@@ -57,7 +68,7 @@ func (t *target) prepare(ctx context.Context, opts RestoreOptions) error {
 	if exists {
 		return t.checkEmpty(ctx)
 	}
-	return t.create(ctx, conn, opts)
+	return missing(conn)
 }
 
 // checkEmpty refuses an existing database that holds any relation outside

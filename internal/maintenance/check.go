@@ -197,9 +197,7 @@ func (c *checker) checkSnapshots(ctx context.Context, ids []string) error {
 			continue
 		}
 		c.snaps = append(c.snaps, m)
-		if m.Tree != nil {
-			roots = append(roots, *m.Tree)
-		}
+		roots = append(roots, m.Trees()...)
 		for _, s := range m.Streams {
 			noteMissing(known, s.Blobs, missing)
 		}

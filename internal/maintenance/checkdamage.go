@@ -23,9 +23,9 @@ const LeftoverAge = repolock.DefaultStaleAfter
 
 // Leftover is one thing an interrupted write left beside the objects.
 type Leftover struct {
-	Name string        `json:"name"`
-	Size int64         `json:"size"`
-	Age  time.Duration `json:"age_ns"`
+	Name string
+	Size int64
+	Age  time.Duration
 }
 
 // noteDamage keeps damage found for the record written at the end.

@@ -12,6 +12,7 @@ import (
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
 	"bbvault/test/clitest"
+	"bbvault/test/testenv"
 )
 
 // bbvaultCLI runs a freshly built bbvault binary against one repository,
@@ -20,7 +21,7 @@ type bbvaultCLI = clitest.CLI
 
 func newCLI(t testing.TB) *bbvaultCLI {
 	t.Helper()
-	c := newCLIAt(t, clitest.Build(t), filepath.Join(t.TempDir(), "repo"))
+	c := newCLIAt(t, testenv.Bbvault(t), filepath.Join(t.TempDir(), "repo"))
 	c.MustRun("init", "--pack-size", "4")
 	return c
 }

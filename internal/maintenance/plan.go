@@ -23,9 +23,9 @@ func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, w
 	used := usedSet{}
 	var roots []blob.ID
 	for _, m := range snaps {
-		if m.Tree != nil {
-			roots = append(roots, *m.Tree)
-			used[*m.Tree] = false
+		for _, id := range m.Trees() {
+			roots = append(roots, id)
+			used[id] = false
 		}
 		for _, s := range m.Streams {
 			for _, id := range s.Blobs {

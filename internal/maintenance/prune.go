@@ -93,7 +93,8 @@ var ErrSnapshotsDamaged = errors.New("snapshot manifests cannot be read")
 // Prune forgets the snapshots the policy does not keep, then removes the
 // data no kept snapshot uses. The caller holds an exclusive lock.
 //
-// Order, so that an interrupted prune leaves a sound repository: decide
+// Order, so that an interrupted prune leaves a sound repository: list the
+// manifests, then sync the index cache with the repository; decide
 // everything first (nothing is deleted if any kept tree is unreadable or a
 // used blob is missing), delete the forgotten manifests, copy the used blobs
 // of the packs to repack into new packs, write index objects listing the
@@ -111,6 +112,13 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	}
 	if len(p.res.DamagedSnapshots) > 0 {
 		return p.res, p.forgetOnly(ctx, forget)
+	}
+	// The plan must see every index object the repository holds, not what
+	// this process's cache believes: an index write whose reply was lost
+	// stored an object the cache never heard of, and a prune blind to it
+	// would delete packs that object still lists.
+	if err := r.SyncIndex(ctx); err != nil {
+		return nil, err
 	}
 	pl, err := p.plan(ctx, keep)
 	if err != nil {

@@ -233,9 +233,7 @@ func (rp *repairer) readTrees(ctx context.Context) error {
 	}
 	var roots []blob.ID
 	for _, m := range snaps {
-		if m.Tree != nil {
-			roots = append(roots, *m.Tree)
-		}
+		roots = append(roots, m.Trees()...)
 	}
 	_, err = treewalk.Reachable(ctx, rp.r, roots, rp.opts.Workers, func(blob.ID, tree.Tree) {})
 	return err

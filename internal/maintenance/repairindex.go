@@ -38,7 +38,8 @@ type IndexRepair struct {
 	HeaderDamaged  []string      `json:"packs_header_damaged,omitempty"`
 	IndexesWritten int           `json:"index_objects_written"`
 	IndexesDeleted int           `json:"index_objects_deleted"`
-	Duration       time.Duration `json:"duration_ns"`
+	Duration       time.Duration `json:"-"`
+	DurationMs     int64         `json:"duration_ms"`
 }
 
 // Changed reports whether the index needed (or, dry, needs) repairing.
@@ -82,6 +83,7 @@ func (rp *repairer) repairIndex(ctx context.Context) (*IndexRepair, error) {
 		}
 	}
 	res.Duration = time.Since(start)
+	res.DurationMs = res.Duration.Milliseconds()
 	rp.log.Info("repair index", "objects", res.IndexObjects, "damaged", len(res.Damaged), "headers_read", res.HeadersRead,
 		"indexed", len(res.Indexed), "dropped", len(res.Dropped), "duration", res.Duration)
 	return res, nil

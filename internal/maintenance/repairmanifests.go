@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"bbvault/internal/blob"
 	"bbvault/internal/repo"
 )
 
@@ -99,14 +98,12 @@ func (sr *snapRepairer) write(ctx context.Context, plans []planned) error {
 // same content, written by an earlier repair that was interrupted.
 func (sr *snapRepairer) findRepaired(m *repo.Manifest) *repo.Manifest {
 	for _, e := range sr.existing {
-		if e.Repair != nil && e.Repair.Of == m.Repair.Of && sameTree(e.Tree, m.Tree) && sameStreams(e.Streams, m.Streams) {
+		if e.Repair != nil && e.Repair.Of == m.Repair.Of && slices.Equal(e.Trees(), m.Trees()) && sameStreams(e.Streams, m.Streams) {
 			return e
 		}
 	}
 	return nil
 }
-
-func sameTree(a, b *blob.ID) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 func sameStreams(a, b []repo.Stream) bool {
 	return slices.EqualFunc(a, b, func(x, y repo.Stream) bool { return x.Name == y.Name && slices.Equal(x.Blobs, y.Blobs) })

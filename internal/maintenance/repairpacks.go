@@ -27,7 +27,8 @@ type PackRepair struct {
 	IndexesWritten int           `json:"index_objects_written"`
 	IndexesDeleted int           `json:"index_objects_deleted"`
 	PacksDeleted   int           `json:"packs_deleted"`
-	Duration       time.Duration `json:"duration_ns"`
+	Duration       time.Duration `json:"-"`
+	DurationMs     int64         `json:"duration_ms"`
 }
 
 // PackSalvage is one damaged pack and what became of its blobs.
@@ -75,6 +76,7 @@ func (rp *repairer) repairPacks(ctx context.Context) (*PackRepair, error) {
 		return nil, err
 	}
 	res.Duration = time.Since(start)
+	res.DurationMs = res.Duration.Milliseconds()
 	rp.log.Info("repair packs", "packs", len(res.Packs), "copied", res.BlobsCopied, "lost", res.BlobsLost, "duration", res.Duration)
 	return res, nil
 }

@@ -33,8 +33,9 @@ type SnapshotRepair struct {
 	// object deleted.
 	Rescued []Rescued `json:"rescued,omitempty"`
 	// Forgotten are the snapshots removed (with Forget).
-	Forgotten []string      `json:"forgotten,omitempty"`
-	Duration  time.Duration `json:"duration_ns"`
+	Forgotten  []string      `json:"forgotten,omitempty"`
+	Duration   time.Duration `json:"-"`
+	DurationMs int64         `json:"duration_ms"`
 }
 
 // Rewritten is a damaged snapshot and the repaired one written for it.
@@ -113,6 +114,7 @@ func (rp *repairer) repairSnapshots(ctx context.Context) (*SnapshotRepair, error
 		return nil, err
 	}
 	res.Duration = time.Since(start)
+	res.DurationMs = res.Duration.Milliseconds()
 	return res, nil
 }
 
@@ -150,46 +152,82 @@ func (sr *snapRepairer) plan(ctx context.Context, snaps []*repo.Manifest) ([]pla
 	return out, nil
 }
 
-// snapshot returns the repair of one snapshot, nil if it needs none.
+// snapshot returns the repair of one snapshot, nil if it needs none. The
+// home's tree and each Mesh node's are repaired alike; a node's paths are
+// named after it ("node mesh1: ..."), as check names them.
 func (sr *snapRepairer) snapshot(ctx context.Context, m *repo.Manifest) (*planned, error) {
+	nm := *m
 	info := repo.RepairInfo{Of: m.ID, Time: time.Now().UTC()}
-	var root salvaged
+	dirty := false
 	if m.Tree != nil {
-		var err error
-		if root, err = sr.fold.Of(ctx, *m.Tree); err != nil {
+		s, err := sr.foldTree(ctx, *m.Tree)
+		if err != nil {
 			return nil, err
 		}
-		if sr.err != nil {
-			return nil, sr.err
+		dirty = s.dirty
+		nm.Tree = sr.apply(s, "", &info)
+		if nm.Tree == nil {
+			nm.Root = nil
 		}
+	}
+	nm.Nodes = nil
+	for _, n := range m.Nodes {
+		if n.Tree != nil {
+			s, err := sr.foldTree(ctx, *n.Tree)
+			if err != nil {
+				return nil, err
+			}
+			dirty = dirty || s.dirty
+			if n.Tree = sr.apply(s, "node "+n.Name+": ", &info); n.Tree == nil {
+				continue // the node's home is lost whole
+			}
+		}
+		nm.Nodes = append(nm.Nodes, n)
 	}
 	streams, cut, err := sr.streams(ctx, m.Streams)
 	if err != nil {
 		return nil, err
 	}
-	if !root.dirty && len(cut) == 0 {
+	if !dirty && len(cut) == 0 {
 		return nil, nil
 	}
-	info.Files, info.Dirs, info.Streams = root.cut, root.dirs, cut
-	if root.lost {
-		info.Dirs = []string{"/"}
-	}
-	if (m.Tree == nil || root.lost) && !hasData(streams) {
+	info.Streams = cut
+	if nm.Tree == nil && len(nm.Nodes) == 0 && !hasData(streams) {
 		return &planned{orig: m}, nil
 	}
-	nm := *m
 	nm.ID, nm.Streams, nm.Repair = "", streams, &info
 	nm.Tags = slices.Clone(m.Tags)
 	if !slices.Contains(nm.Tags, RepairedTag) {
 		nm.Tags = append(nm.Tags, RepairedTag)
 	}
-	if m.Tree != nil && !root.lost {
-		id := root.id
-		nm.Tree = &id
-	} else {
-		nm.Tree, nm.Root = nil, nil
-	}
 	return &planned{orig: m, m: &nm}, nil
+}
+
+// foldTree folds one home's tree.
+func (sr *snapRepairer) foldTree(ctx context.Context, id blob.ID) (salvaged, error) {
+	s, err := sr.fold.Of(ctx, id)
+	if err == nil {
+		err = sr.err
+	}
+	return s, err
+}
+
+// apply notes what one home lost, its paths after prefix, and returns the
+// tree to use in its place (nil: the home is lost whole).
+func (sr *snapRepairer) apply(s salvaged, prefix string, info *repo.RepairInfo) *blob.ID {
+	if s.lost {
+		info.Dirs = append(info.Dirs, prefix+"/")
+		return nil
+	}
+	for _, c := range s.cut {
+		c.Path = prefix + c.Path
+		info.Files = append(info.Files, c)
+	}
+	for _, d := range s.dirs {
+		info.Dirs = append(info.Dirs, prefix+d)
+	}
+	id := s.id
+	return &id
 }
 
 func hasData(streams []repo.Stream) bool {

@@ -7,9 +7,9 @@ import (
 	"encoding/binary"
 	"io"
 	"math/rand/v2"
-	"runtime"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 

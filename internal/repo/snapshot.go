@@ -36,10 +36,14 @@ type Manifest struct {
 	Version      string            `json:"bbvault_version"`
 	Parent       string            `json:"parent,omitempty"`
 	Tags         []string          `json:"tags,omitempty"`
-	Counts       map[string]int64  `json:"counts,omitempty"`
-	Timings      map[string]int64  `json:"timings_ms,omitempty"`
+	Counts       Counts            `json:"counts,omitzero"`
+	Timings      Timings           `json:"timings_ms,omitzero"`
 	Bitbucket    map[string]string `json:"bitbucket,omitempty"`
 	LockWindowMs int64             `json:"lock_window_ms,omitempty"`
+	// Nodes are the homes of Bitbucket Mesh nodes taken in the same
+	// snapshot, each read on its own host. Readers that predate them
+	// ignore the key (and see only the primary home).
+	Nodes []NodeTree `json:"nodes,omitempty"`
 	// Repair is set on a snapshot `bbvault repair snapshots` wrote in place
 	// of a damaged one: what it left out.
 	Repair *RepairInfo `json:"repair,omitempty"`
@@ -64,6 +68,67 @@ type Cut struct {
 	Path string `json:"path"`
 	Size int64  `json:"size"`
 	Kept int64  `json:"kept"`
+}
+
+// NodeTree is one Mesh node's home in a snapshot.
+type NodeTree struct {
+	Name   string    `json:"name"`           // unique in the snapshot, e.g. "mesh1"
+	Host   string    `json:"host"`           // how the node was reached, e.g. "mesh1.example.com"
+	Home   string    `json:"home"`           // the home's path on the node
+	Tree   *blob.ID  `json:"tree"`           // the home's root tree
+	Root   *RootMeta `json:"root,omitempty"` // the home directory's own metadata
+	Counts Counts    `json:"counts,omitzero"`
+}
+
+// Trees returns the root tree of every home the snapshot holds: the primary
+// home's, then each Mesh node's. Whatever walks what a snapshot uses starts
+// from these.
+func (m *Manifest) Trees() []blob.ID {
+	var ids []blob.ID
+	if m.Tree != nil {
+		ids = append(ids, *m.Tree)
+	}
+	for _, n := range m.Nodes {
+		if n.Tree != nil {
+			ids = append(ids, *n.Tree)
+		}
+	}
+	return ids
+}
+
+// Node returns the Mesh node called name, or nil.
+func (m *Manifest) Node(name string) *NodeTree {
+	for i := range m.Nodes {
+		if m.Nodes[i].Name == name {
+			return &m.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Counts are a snapshot's figures. The JSON keys are those of the string ->
+// integer map older versions wrote, so their manifests decode unchanged.
+type Counts struct {
+	Files          int64 `json:"files"`
+	Dirs           int64 `json:"dirs"`
+	Symlinks       int64 `json:"symlinks"`
+	Bytes          int64 `json:"bytes"`           // size of the home's files
+	BytesRead      int64 `json:"bytes_read"`      // read from the home, both passes
+	BytesAdded     int64 `json:"bytes_added"`     // new plaintext the snapshot stored
+	BytesStored    int64 `json:"bytes_stored"`    // what that took in the repository
+	FilesUnchanged int64 `json:"files_unchanged"` // files taken from the parent without reading
+	DBBytes        int64 `json:"db_bytes"`        // size of the database dump
+}
+
+// Timings are a snapshot's phases in milliseconds (0: the phase did not
+// run). The JSON keys are those older versions wrote.
+type Timings struct {
+	PreLock           int64 `json:"pre_lock"`            // the pass over the live home
+	LockAndDrain      int64 `json:"lock_and_drain"`      // lock request to drained
+	LockedPass        int64 `json:"locked_pass"`         // the pass under the lock
+	DatabaseUnderLock int64 `json:"database_under_lock"` // dump start until it no longer needed the lock
+	Database          int64 `json:"database"`            // dump start to its end
+	Total             int64 `json:"total"`
 }
 
 // RootMeta is the backed-up directory's own metadata, which a restore gives

@@ -10,10 +10,12 @@ var Layers = [][]string{
 	// Formats and the storage contract.
 	{"internal/chunk", "internal/crypto", "internal/tree", "internal/index", "internal/backend"},
 	// Storage backends and their wrappers; the sources a snapshot reads
-	// (home, database, Bitbucket); file metadata.
+	// (home, database, Bitbucket, filesystem snapshots, Mesh nodes); file
+	// metadata.
 	{"internal/backend/local", "internal/backend/s3", "internal/backend/mem", "internal/backend/retry",
 		"internal/backend/limit", "internal/backend/faulty", "internal/backend/backendtest",
-		"internal/fsmeta", "internal/homewalk", "internal/dbstream", "internal/bitbucket"},
+		"internal/fsmeta", "internal/homewalk", "internal/dbstream", "internal/bitbucket", "internal/fssnap",
+		"internal/mesh"},
 	// Running in production: the config file, metrics, notifications.
 	{"internal/config", "internal/metrics", "internal/notify"},
 	// The repository engine, its locks, and opening a backend by URL.

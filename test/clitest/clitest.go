@@ -21,20 +21,6 @@ import (
 // Timeout bounds one command: a hang is a failure, not a stuck suite.
 const Timeout = 5 * time.Minute
 
-// Build builds the bbvault binary into a directory the test removes.
-func Build(t testing.TB) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build bbvault: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "bbvault")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "bbvault/cmd/bbvault").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // CLI runs Bin against the repository at Repo (a directory or an s3://
 // URL) with the cache at Cache.
 type CLI struct {

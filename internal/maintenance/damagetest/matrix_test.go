@@ -80,7 +80,7 @@ func runMatrix(t *testing.T, target matrixTarget, hosts []bool) {
 	if os.Getenv("BBVAULT_LONG_TESTS") != "" {
 		rounds = 10
 	}
-	bin := clitest.Build(t)
+	bin := testenv.Bbvault(t)
 	home := newHome(t, 80)
 	trials := map[string]int{}
 	for round := range rounds {

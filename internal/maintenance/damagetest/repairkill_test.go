@@ -13,6 +13,7 @@ import (
 	"bbvault/internal/backend/local"
 	"bbvault/internal/maintenance"
 	"bbvault/test/clitest"
+	"bbvault/test/testenv"
 )
 
 // TestKilledRepairsFinishOnTheNextRun damages a repository in several ways
@@ -28,7 +29,7 @@ func TestKilledRepairsFinishOnTheNextRun(t *testing.T) {
 	if os.Getenv("BBVAULT_LONG_TESTS") != "" {
 		rounds = 200
 	}
-	bin := clitest.Build(t)
+	bin := testenv.Bbvault(t)
 	home := newHome(t, 90)
 	pristine := damagedRepository(t, bin, home)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/repo"
@@ -110,4 +112,35 @@ func mustList(t testing.TB, r *repo.Repository) []*repo.Manifest {
 		t.Fatal(err)
 	}
 	return list.Good
+}
+
+// TestRepairSalvagesMeshNodeHomes: a Mesh node's home is repaired like the
+// primary one, its paths named after the node.
+func TestRepairSalvagesMeshNodeHomes(t *testing.T) {
+	f := newFixture(t, mem.New(), 32)
+	snaps := history(f, 1)
+	ctx := context.Background()
+	m := &repo.Manifest{Time: f.clock.Add(time.Hour), Host: "coordinator", Version: "test",
+		Nodes: []repo.NodeTree{{Name: "mesh1", Host: "mesh1.example.com", Home: "/var/mesh", Tree: snaps[0].Tree}}}
+	if _, err := f.r.SaveSnapshot(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	node, _ := fileOf(t, f.r, snaps[0], "shared/big.pack")
+	if err := f.be.Delete(ctx, packObject(locationOf(t, f.r, node.Content[0]).Pack)); err != nil {
+		t.Fatal(err)
+	}
+	res := repairAll(t, fresh(f), RepairOptions{})
+	var rw *Rewritten
+	for i := range res.Snapshots.Rewritten {
+		if res.Snapshots.Rewritten[i].Original == m.ID {
+			rw = &res.Snapshots.Rewritten[i]
+		}
+	}
+	if rw == nil || len(rw.Repair.Files) == 0 || !strings.HasPrefix(rw.Repair.Files[0].Path, "node mesh1: ") {
+		t.Fatalf("the Mesh snapshot's repair: %+v; want its node's files cut, named after the node", rw)
+	}
+	repaired := findManifest(t, mustList(t, fresh(f)), rw.New)
+	if len(repaired.Nodes) != 1 || *repaired.Nodes[0].Tree == *snaps[0].Tree {
+		t.Errorf("repaired snapshot's nodes %+v: want mesh1 with a new tree", repaired.Nodes)
+	}
 }

@@ -53,14 +53,14 @@ type Key struct {
 var jobCommands = []string{"snapshot", "check", "prune", "restore"}
 
 // Commands that take a repository lock and so have --lock-wait.
-var lockCommands = []string{"snapshot", "restore", "check", "prune", "forget"}
+var lockCommands = []string{"snapshot", "restore", "check", "prune", "forget", "repair"}
 
 // Commands that talk to Bitbucket's maintenance API.
 var bitbucketCommands = []string{"snapshot", "unlock"}
 
 // commandNames are the commands whose section may override a shared key.
 var commandNames = []string{"init", "snapshot", "snapshots", "ls", "restore", "unlock", "forget",
-	"prune", "check", "unlock-repo", "index"}
+	"prune", "check", "repair", "unlock-repo", "index"}
 
 // keys is every setting the file can hold, and the secrets only the
 // environment can.

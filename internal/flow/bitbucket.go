@@ -30,6 +30,7 @@ type BitbucketLocker struct {
 	// Emergency, if set, is given the unlock while the lock is held (and nil
 	// after), so a second Ctrl-C can still unlock before exiting.
 	Emergency func(unlock func(context.Context) error)
+	version   string // Bitbucket's version, as Check found it
 }
 
 // Check probes the version and proves the credentials without changing
@@ -44,6 +45,7 @@ func (b *BitbucketLocker) Check(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrBitbucket, err)
 	}
 	b.Logger.Info("Bitbucket found", "version", info.Version, "url", b.Client.BaseURL())
+	b.version = info.Version
 	if err := b.Client.CheckCredentials(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrBitbucket, err)
 	}
@@ -113,6 +115,9 @@ func (s *bbSession) startAndDrain(ctx context.Context) error {
 		return fmt.Errorf("waiting for Bitbucket to drain: %w", err)
 	}
 	s.info = map[string]string{"url": s.b.Client.BaseURL(), "backup_id": bk.ID, "db_state": st.DBState, "scm_state": st.SCMState}
+	if s.b.version != "" {
+		s.info["version"] = s.b.version
+	}
 	return nil
 }
 

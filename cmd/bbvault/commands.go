@@ -16,5 +16,6 @@ func addCommands(root *cobra.Command, g *globals) {
 		newPruneCommand(g),
 		newCheckCommand(g),
 		newUnlockRepoCommand(g),
+		newDrillCommand(g),
 	)
 }

@@ -137,6 +137,8 @@ type restoreJSON struct {
 	*restoreHomeJSON                      // without the home (--db-only): absent
 	Database         *restoreDatabaseJSON `json:"database,omitempty"`
 	DurationMs       int64                `json:"duration_ms"`
+	Steps            []restoreStepJSON    `json:"steps"`  // alternates, bitbucket.properties (newenv.go)
+	Source           restoreSourceJSON    `json:"source"` // what the snapshot recorded of its origin
 }
 
 type restoreHomeJSON struct {
@@ -156,7 +158,8 @@ type restoreDatabaseJSON struct {
 }
 
 func newRestoreJSON(res *flow.RestoreResult) restoreJSON {
-	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds()}
+	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds(),
+		Steps: newRestoreStepsJSON(res), Source: newRestoreSourceJSON(res.Snapshot)}
 	if h := res.Home; h != nil {
 		st := h.Stats
 		out.restoreHomeJSON = &restoreHomeJSON{Files: st.Files + st.Hardlinks, Dirs: st.Dirs, Bytes: st.Bytes,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"bbvault/internal/drill"
 	"bbvault/internal/flow"
 	"bbvault/internal/metrics"
 	"bbvault/test/fixture"
@@ -198,4 +201,32 @@ func gauge(mf *dto.MetricFamily, command string) float64 {
 		}
 	}
 	return -1
+}
+
+// TestDrillExitCode: the restore's failure decides first, then the worst
+// problem, warnings being none.
+func TestDrillExitCode(t *testing.T) {
+	damaged := drill.Problem{Kind: drill.KindFsck, Class: drill.Damaged}
+	inconsistent := drill.Problem{Kind: drill.KindOrphanDirectory, Class: drill.Inconsistent}
+	warning := drill.Problem{Kind: drill.KindPullRequestRefs, Class: drill.Warning}
+	dbFailed := &flow.RestoreResult{Home: &flow.HomeResult{}, Database: &flow.DatabaseResult{Err: fmt.Errorf("%w restore: x", flow.ErrDatabase)}}
+	restored := &flow.RestoreResult{Home: &flow.HomeResult{}, Database: &flow.DatabaseResult{}}
+	cases := []struct {
+		res  flow.DrillResult
+		want int
+	}{
+		{flow.DrillResult{Restore: dbFailed}, exitDatabase},
+		{flow.DrillResult{Restore: restored, Checks: &drill.Report{Problems: []drill.Problem{inconsistent, damaged}}}, exitIntegrity},
+		{flow.DrillResult{Restore: restored, Checks: &drill.Report{Problems: []drill.Problem{warning, inconsistent}}}, exitInconsistent},
+		{flow.DrillResult{Restore: restored, Checks: &drill.Report{Problems: []drill.Problem{warning}},
+			CleanupErr: errors.New("dropping")}, exitFailure},
+	}
+	for i, c := range cases {
+		if got := drillExitCode(&c.res); got != c.want {
+			t.Errorf("case %d: exit %d, want %d", i, got, c.want)
+		}
+	}
+	if err := (&flow.DrillResult{Restore: restored, Checks: &drill.Report{Problems: []drill.Problem{warning}}}).Err(); err != nil {
+		t.Errorf("a drill with only warnings fails: %v", err)
+	}
 }

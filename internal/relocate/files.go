@@ -39,20 +39,20 @@ func EditFile(home string, e Edit) (PropertiesResult, error) {
 // with path's mode and owner, fsync, rename, fsync of the directory, whose
 // times are put back.
 func replaceFile(path string, data []byte) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".bbvault-*")
-	if err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	if err := fillTemp(tmp, fi, data); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
 	dir := filepath.Dir(path)
-	dirInfo, err := os.Stat(dir)
+	fi, err := os.Stat(path)
+	var dirInfo fs.FileInfo
+	if err == nil {
+		dirInfo, err = os.Stat(dir) // before the temporary file changes its times
+	}
+	if err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".bbvault-*")
+	if err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	err = fillTemp(tmp, fi, data)
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}

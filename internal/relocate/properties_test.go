@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // original is a bitbucket.properties as admins write them: comments of both
@@ -141,8 +142,15 @@ func TestEditFileReplacesOnlyWhenChangedAndKeepsMode(t *testing.T) {
 	if after, _ := os.Stat(path); !os.SameFile(before, after) {
 		t.Error("EditFile with nothing to change replaced the file")
 	}
+	old := time.Date(2021, 1, 2, 3, 4, 5, 6, time.UTC)
+	if err := os.Chtimes(filepath.Dir(path), old, old); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := EditFile(home, Edit{Reason: reason, StripCluster: true}); err != nil {
 		t.Fatal(err)
+	}
+	if dir, _ := os.Stat(filepath.Dir(path)); !dir.ModTime().Equal(old) {
+		t.Errorf("the directory's mtime is %v after the edit, want %v kept", dir.ModTime(), old)
 	}
 	after, _ := os.Stat(path)
 	if after.Mode().Perm() != 0o640 {

@@ -17,5 +17,6 @@ func addCommands(root *cobra.Command, g *globals) {
 		newCheckCommand(g),
 		newUnlockRepoCommand(g),
 		newNodeCommand(g),
+		newDrillCommand(g),
 	)
 }

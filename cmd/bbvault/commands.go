@@ -18,5 +18,6 @@ func addCommands(root *cobra.Command, g *globals) {
 		newRepairCommand(g),
 		newUnlockRepoCommand(g),
 		newNodeCommand(g),
+		newDrillCommand(g),
 	)
 }

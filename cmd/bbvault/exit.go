@@ -29,6 +29,10 @@ const (
 	exitInterrupted = 130
 )
 
+// exitInconsistent is drill's verdict on data that is intact but whose home
+// and database disagree (documented in the README with the others).
+const exitInconsistent = 11
+
 // interruptedError is the cause of a context cancelled by a signal.
 type interruptedError struct{ sig os.Signal }
 

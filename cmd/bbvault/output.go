@@ -151,6 +151,8 @@ type restoreJSON struct {
 	Nodes            []restoreNodeJSON    `json:"nodes,omitempty"` // with --node: each Mesh node
 	Database         *restoreDatabaseJSON `json:"database,omitempty"`
 	DurationMs       int64                `json:"duration_ms"`
+	Steps            []restoreStepJSON    `json:"steps"`  // alternates, bitbucket.properties (newenv.go)
+	Source           restoreSourceJSON    `json:"source"` // what the snapshot recorded of its origin
 }
 
 type restoreHomeJSON struct {
@@ -183,7 +185,8 @@ func newRestoreHomeJSON(h *flow.HomeResult) *restoreHomeJSON {
 }
 
 func newRestoreJSON(res *flow.RestoreResult) restoreJSON {
-	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds()}
+	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds(),
+		Steps: newRestoreStepsJSON(res), Source: newRestoreSourceJSON(res.Snapshot)}
 	if h := res.Home; h != nil {
 		out.restoreHomeJSON = newRestoreHomeJSON(h)
 	}

@@ -35,7 +35,10 @@ var (
 	lsShape = shape{"path": "string", "type": "string", "mode": "string", "uid": "number", "gid": "number",
 		"user": "string", "group": "string", "size": "number", "mtime": "string", "link_target": "string"}
 	restoreHomeShape = shape{"snapshot": "string", "files": "number", "dirs": "number", "bytes": "number",
-		"failed": "number", "hardlinks": "number", "symlinks": "number", "duration_ms": "number"}
+		"failed": "number", "hardlinks": "number", "symlinks": "number", "duration_ms": "number",
+		"steps": "array", "source": "object"}
+	restoreSourceShape = shape{"host": "string", "home": "string", "database": "string", "database_host": "string",
+		"database_port": "number", "postgres_version": "string", "bitbucket_url": "string", "bitbucket_version": "string"}
 	restoreDatabaseShape = shape{"name": "string", "tables": "number", "rows": "number", "bytes": "number"}
 	checkShape           = shape{"ok": "bool", "duration_ms": "number", "snapshots": "number", "trees": "number",
 		"packs": "number", "packs_read": "number", "blobs_read": "number", "bytes_read": "number",
@@ -174,8 +177,11 @@ func (c *cliEnv) checkRestores(t *testing.T, firstID string) {
 	if db := both["database"].(map[string]any); db["rows"] != 100.0 || db["tables"] != 1.0 {
 		t.Errorf("restore database = %v, want 1 table of 100 rows", db)
 	}
-	dbOnly := c.json(0, "restore", "latest", "--db-only", "--db-target", c.pg.DSN(c.newTargetName()))
-	assertShape(t, "restore --db-only", dbOnly, shape{"snapshot": "string", "database": "object", "duration_ms": "number"})
+	assertShape(t, "restore source", both["source"], restoreSourceShape)
+	dbOnly := asObject(t, "restore --db-only", c.json(0, "restore", "latest", "--db-only", "--db-target", c.pg.DSN(c.newTargetName())))
+	assertShape(t, "restore --db-only", dbOnly, shape{"snapshot": "string", "database": "object", "duration_ms": "number",
+		"steps": "array", "source": "object"})
+	asList(t, "restore --db-only steps", dbOnly["steps"], 0)
 	homeOnly := c.json(0, "restore", firstID, "--target", filepath.Join(dir, "home"))
 	assertShape(t, "restore of the home", homeOnly, restoreHomeShape)
 }

@@ -22,6 +22,7 @@ type restoreOptions struct {
 	nodes    []string
 	lockWait time.Duration
 	db       dbRestoreFlags
+	newEnv   newEnvFlags
 }
 
 func newRestoreCommand(g *globals) *cobra.Command {
@@ -37,7 +38,15 @@ empty (lost+found is allowed): restore never overwrites.
 With --db-target it also restores the database into a new database (it must not exist,
 or hold no tables), at the same time as the home. Both targets are checked before
 either is written; once started, each part runs to its end even if the other fails,
-and both are reported. --db-only restores the database alone.`,
+and both are reported. --db-only restores the database alone.
+
+Restored onto a new environment: with --db-target, shared/bitbucket.properties gets
+jdbc.url and jdbc.user for the new database (the password only from
+--jdbc-password-file), the old lines kept above, commented out; without it the file
+stays as it was. Forks' objects/info/alternates that name the snapshot's home path are
+rewritten to --target. Cluster settings (hazelcast.network.*, hazelcast.group.*) are
+listed; --strip-cluster-settings comments them out. The restore prints what it changed
+and what the snapshot recorded of the original home, database and Bitbucket.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRestore(cmd.Context(), g, args[0], o) },
 	}
@@ -51,6 +60,7 @@ and both are reported. --db-only restores the database alone.`,
 	registerNodeRestore(f, &o.nodes)
 	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
+	o.newEnv.register(f)
 	return cmd
 }
 
@@ -95,7 +105,7 @@ func (o restoreOptions) validate() error {
 	case !o.dbOnly && o.target == "":
 		return usagef("--target DIR is required (or --db-only with --db-target)")
 	}
-	return nil
+	return o.newEnv.validate(o.dbOnly, o.db.target)
 }
 
 // flowOptions turns the flags into what the restore flow needs.
@@ -109,7 +119,8 @@ func (o restoreOptions) flowOptions(g *globals) (flow.RestoreOptions, error) {
 		return opts, err
 	}
 	opts.Home = &flow.HomeTarget{Dir: o.target, Include: o.include, Meta: meta, Workers: o.workers}
-	return opts, nil
+	opts.Steps, err = o.newEnv.steps(o.db.target)
+	return opts, err
 }
 
 func (o restoreOptions) metaOptions() (fsmeta.ApplyOptions, error) {
@@ -150,6 +161,7 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 		g.printf("database: %s restored, %d tables, %d rows, %s of dump in %s\n", d.Database, d.Tables, d.Rows,
 			progress.Bytes(d.Bytes), d.Duration.Round(time.Millisecond))
 	}
+	printNewEnv(g, res)
 	if res.Err() == nil {
 		g.printf("restored snapshot %s in %s\n", res.Snapshot.ShortID(), res.Duration.Round(time.Millisecond))
 	}

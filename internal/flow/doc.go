@@ -21,5 +21,13 @@
 // of the two; each runs to its end whatever happens to the other, and the
 // result reports both; then the post-restore steps (checks of what was
 // restored, changes for a new environment), each once the parts it needs
-// restored.
+// restored. AlternatesStep and PropertiesStep (newenv.go) fit a home to a
+// new path and database through internal/relocate.
+//
+// The drill (drill.go) is a restore into scratch areas beside production:
+// it refuses a scratch directory inside the live home and the live database
+// (drillsafety.go), creates and marks a scratch database, restores both
+// parts with AlternatesStep and a step running internal/drill's checks and
+// comparing the rows recorded at dump time (dbmeta.go), and removes the
+// scratch areas. Its verdict is ErrDamaged, ErrInconsistent or nil.
 package flow

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"bbvault/internal/backend"
 	"bbvault/internal/crypto"
@@ -77,7 +78,8 @@ func exitCode(err error) int {
 		return exitRepoLocked
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
-	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):
+	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace),
+		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT): // a full restore target too
 		return exitBackend
 	}
 	return exitFailure

@@ -10,6 +10,7 @@ import (
 	"bbvault/internal/crypto"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
+	"bbvault/internal/restorer"
 )
 
 // Exit codes, documented in the README.
@@ -79,6 +80,7 @@ func exitCode(err error) int {
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
 	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace),
+		errors.Is(err, restorer.ErrUnreachable),                        // a restore whose backend gave up
 		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT): // a full restore target too
 		return exitBackend
 	}

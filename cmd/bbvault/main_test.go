@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"bbvault/internal/crypto"
 	"bbvault/internal/flow"
 	"bbvault/internal/repo"
+	"bbvault/internal/restorer"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -28,6 +30,8 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("open: %w", crypto.ErrWrongPassword), exitPassword},
 		{errNoPassword, exitPassword},
 		{fmt.Errorf("put: %w", backend.ErrNoSpace), exitBackend},
+		{fmt.Errorf("restore: %w", restorer.ErrUnreachable), exitBackend},
+		{fmt.Errorf("restore: write x: %w", &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}), exitBackend},
 		{classifySnapshotError(fmt.Errorf("x: %w", flow.ErrBitbucket)), exitBitbucket},
 		{classifySnapshotError(fmt.Errorf("x: %w", flow.ErrStillLocked)), exitStillLocked},
 		{classifySnapshotError(fmt.Errorf("x: %w", flow.ErrDatabase)), exitDatabase},

@@ -65,7 +65,7 @@ func (rs *restorer) decodeOne(ctx context.Context, f fetched, dst []byte) error 
 		if alt, err := rs.r.LoadBlob(ctx, loc.ID, dst[:0]); err == nil {
 			plain, blobErr = alt, nil
 		} else if !repo.IsDamage(err) {
-			return err
+			return unreachable(err)
 		}
 	}
 	return rs.deliver(f.wants, plain, blobErr)

@@ -215,7 +215,7 @@ func (s *sender) abandon() {
 // decoders as failed, when the cause is damage; otherwise it returns it.
 func (s *sender) failRest(ws []want, err error) error {
 	if !repo.IsDamage(err) {
-		return err
+		return unreachable(err)
 	}
 	for i := 0; i < len(ws); {
 		j := sameBlob(ws, i)

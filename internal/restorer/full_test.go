@@ -5,9 +5,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"bbvault/internal/backend/faulty"
+	"bbvault/internal/backend/mem"
+	"bbvault/internal/backend/retry"
+	"bbvault/internal/blob"
 )
 
 // smallFS mounts a tmpfs of size bytes on a new directory, for as long as
@@ -54,4 +61,33 @@ func TestFullTargetLeavesNothingPartial(t *testing.T) {
 		}
 	}
 	t.Logf("%d files complete before the file system filled: %v", st.Files, err)
+}
+
+// TestUnreachableBackendStopsCleanly: a pack the backend cannot serve
+// (after the retry wrapper gave up) is not damage: the restore stops with
+// ErrUnreachable, removes its partial files, and what it completed is
+// exact.
+func TestUnreachableBackendStopsCleanly(t *testing.T) {
+	src := t.TempDir()
+	writeFiles(t, src, map[string]int{"a/1": 3 << 20, "a/2": 3 << 20, "b/3": 3 << 20, "b/4": 10000, "c/5": 5 << 20})
+	be := mem.New()
+	newRepo(t, be)
+	root := backup(t, openRepo(t, be), src)
+	pack := packsOf(t, openRepo(t, be), be, blob.Data)[0]
+	flaky := retry.New(faulty.New(be, 1, faulty.Fault{Op: faulty.OpGet, Prefix: pack}),
+		retry.Options{Attempts: 2, InitialDelay: time.Millisecond})
+	target, st, err := restoreTo(t, openRepo(t, flaky), root, Options{})
+	if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrDamaged) {
+		t.Fatalf("restore with a pack out of reach: %v, want ErrUnreachable", err)
+	}
+	want := readTree(t, src)
+	for p, g := range readTree(t, target) {
+		if strings.HasPrefix(filepath.Base(p), tempPrefix) {
+			t.Errorf("partial file left: %s", p)
+		}
+		if g.kind == unix.S_IFREG && g.sum != want[p].sum {
+			t.Errorf("%s is left incomplete", p)
+		}
+	}
+	t.Logf("%d files complete before the restore stopped: %v", st.Files, err)
 }

@@ -70,6 +70,19 @@ type Stats struct {
 // ErrDamaged means some files could not be restored; the rest were.
 var ErrDamaged = errors.New("some files could not be restored")
 
+// ErrUnreachable means the repository could not be read (its backend gave
+// up after its retries): the restore stopped, its partial files removed.
+var ErrUnreachable = errors.New("the repository could not be read")
+
+// unreachable marks an error reading the repository that is not damage and
+// not the restore being cancelled: the backend is out of reach.
+func unreachable(err error) error {
+	if err == nil || repo.IsDamage(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
+}
+
 type restorer struct {
 	r       *repo.Repository
 	opts    Options
@@ -202,7 +215,7 @@ func (rs *restorer) walk(ctx context.Context, root blob.ID, spans chan<- span) e
 // costs that directory's contents, anything else stops the restore.
 func (rs *restorer) unreadableDir(dir string, id blob.ID, err error) error {
 	if !repo.IsDamage(err) {
-		return treewalk.Stop(dir, id, err)
+		return unreachable(treewalk.Stop(dir, id, err))
 	}
 	rs.failDir(dir, err)
 	return nil

@@ -167,3 +167,35 @@ func smallTmpfs(t *testing.T, size string) string {
 	})
 	return dir
 }
+
+// TestSparseFileRestoredSparse: a 1 GiB file holding 4 KiB of data is
+// restored as such, reading the same and taking a few KiB of disk.
+func TestSparseFileRestoredSparse(t *testing.T) {
+	home := tinyHome(t)
+	p := filepath.Join(home, "shared/sparse.img")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("data"), 1024)
+	if _, err := f.WriteAt(data, 700<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	v := localVault(t)
+	v.ok("init")
+	v.snapshot("--home", home)
+	target := filepath.Join(t.TempDir(), "home")
+	v.ok("restore", "latest", "--target", target)
+	fixture.Compare(t, home, target, nil)
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(target, "shared/sparse.img"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Size != 1<<30 || st.Blocks*512 > 1<<20 {
+		t.Errorf("restored sparse file: %d bytes taking %d bytes of disk; want 1 GiB taking at most 1 MiB", st.Size, st.Blocks*512)
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"bbvault/internal/backend"
 	"bbvault/internal/crypto"
 	"bbvault/internal/maintenance"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
+	"bbvault/internal/restorer"
 )
 
 // Exit codes, documented in the README.
@@ -99,7 +101,9 @@ func exitCode(err error) int {
 		return exitRepoLocked
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, repo.ErrCorrupt), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
-	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):
+	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace),
+		errors.Is(err, restorer.ErrUnreachable),                        // a restore whose backend gave up
+		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT): // a full restore target too
 		return exitBackend
 	case errors.Is(err, maintenance.ErrPruneUnsafe), repo.IsDamage(err):
 		// Data the command needs is damaged or missing.

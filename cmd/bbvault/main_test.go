@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"bbvault/internal/crypto"
 	"bbvault/internal/flow"
 	"bbvault/internal/repo"
+	"bbvault/internal/restorer"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -32,6 +34,8 @@ func TestExitCodes(t *testing.T) {
 		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrStillLocked)), exitStillLocked},
 		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrDatabase)), exitDatabase},
 		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrDamaged)), exitIntegrity},
+		{fmt.Errorf("restore: %w", restorer.ErrUnreachable), exitBackend},
+		{fmt.Errorf("restore: write x: %w", &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}), exitBackend},
 		{usagef("bad"), exitUsage},
 		{fmt.Errorf("pass: %w", interruptedError{syscall.SIGTERM}), exitInterrupted},
 		{errors.New("anything else"), exitFailure},

@@ -25,6 +25,23 @@ func (r *Repository) Locate(ctx context.Context, id blob.ID) ([]index.Location, 
 	return r.preferIntact(locs), nil
 }
 
+// LocateMany is Locate for many blobs at once, cheaper per blob: fn gets
+// each index into ids with the blob's locations; a blob no index knows is
+// an error wrapping ErrBlobNotFound handed to fn (damage: the caller goes
+// on), any other error ends the call.
+func (r *Repository) LocateMany(ctx context.Context, ids []blob.ID, fn func(i int, locs []index.Location, err error) error) error {
+	err := r.idx.LookupMany(ctx, ids, func(i int, locs []index.Location) error {
+		if len(locs) == 0 {
+			return fn(i, nil, fmt.Errorf("blob %s: %w", ids[i], ErrBlobNotFound))
+		}
+		return fn(i, r.preferIntact(locs), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("look up blobs: %w", err)
+	}
+	return nil
+}
+
 // OpenPackRange streams n bytes of a pack from offset off. The caller closes
 // it. A pack that is missing, or that ends before off+n (the reader then
 // fails with an error wrapping io.ErrUnexpectedEOF), is recorded as damage.
@@ -65,4 +82,28 @@ func (r *Repository) DecodeBlob(loc index.Location, stored, dst []byte) ([]byte,
 		r.noteReadFailure(context.Background(), loc, err)
 	}
 	return out, err
+}
+
+// DecodeBlobInPlace is DecodeBlob for a caller that gives up stored: it
+// decrypts over it and returns the plaintext, which is part of stored for
+// an uncompressed blob (no copy) and in dst[:0] for a compressed one.
+// Either way it is verified against the blob's ID. Damage is ErrCorruptBlob,
+// and recorded.
+func (r *Repository) DecodeBlobInPlace(loc index.Location, stored, dst []byte) ([]byte, error) {
+	out, err := r.decodeInPlace(loc, stored, dst)
+	if err != nil {
+		r.noteReadFailure(context.Background(), loc, err)
+	}
+	return out, err
+}
+
+func (r *Repository) decodeInPlace(loc index.Location, stored, dst []byte) ([]byte, error) {
+	out, err := r.codec.openInPlace(dst, stored, loc.ID[:])
+	if err != nil {
+		return nil, fmt.Errorf("blob %s in pack %s: %w: %w", loc.ID.Short(), loc.Pack, ErrCorruptBlob, err)
+	}
+	if len(out) != int(loc.RawLength) || r.key.ID(out) != loc.ID {
+		return nil, fmt.Errorf("blob %s in pack %s: %w: content does not match its ID", loc.ID.Short(), loc.Pack, ErrCorruptBlob)
+	}
+	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"bbvault/internal/dbstream"
 	"bbvault/internal/fsmeta"
+	"bbvault/internal/repo"
 	"bbvault/internal/restorer"
 	"bbvault/test/standin"
 	"bbvault/test/testenv"
@@ -21,9 +22,15 @@ import (
 // newDBEnv is an env whose stand-in records its pushes in a real database.
 func newDBEnv(t *testing.T, push time.Duration) (*env, *testenv.PGServer, string) {
 	t.Helper()
+	return newDBEnvAt(t, filepath.Join(t.TempDir(), "home"), push)
+}
+
+// newDBEnvAt is newDBEnv with the home at home.
+func newDBEnvAt(t *testing.T, home string, push time.Duration) (*env, *testenv.PGServer, string) {
+	t.Helper()
 	pg := testenv.Postgres(t)
 	dsn := pg.DSN(pg.NewDB(t))
-	e := newEnv(t, standin.Options{DSN: dsn, PushInterval: push})
+	e := newEnvAt(t, home, standin.Options{DSN: dsn, PushInterval: push})
 	return e, pg, dsn
 }
 
@@ -37,18 +44,38 @@ func (e *env) database(dsn string) *PostgresDatabase {
 
 // TestConsistentUnderContinuousPushes is the promise of the lock flow: while
 // the stand-in pushes (git first, then a database row), every snapshot
-// restores to a home and a database that agree.
+// restores to a home and a database that agree. It holds in every mode: the
+// home read under the lock, read from a btrfs snapshot taken under the lock,
+// and without the lock (zero downtime), where the home may be ahead of the
+// database but never behind it.
 func TestConsistentUnderContinuousPushes(t *testing.T) {
-	runs := 20
+	runs := 7
 	if testing.Short() {
-		runs = 3
+		runs = 1
 	}
+	for _, mode := range []string{repo.ModeLocked, repo.ModeLockedFS, repo.ModeZeroDowntime} {
+		t.Run(mode, func(t *testing.T) { consistentRuns(t, mode, runs) })
+	}
+}
+
+func consistentRuns(t *testing.T, mode string, runs int) {
 	ctx := context.Background()
-	e, pg, dsn := newDBEnv(t, 5*time.Millisecond)
+	home := filepath.Join(t.TempDir(), "home")
+	if mode != repo.ModeLocked {
+		home = testenv.Btrfs(t, 512<<20).Subvolume(t, "bitbucket")
+	}
+	e, pg, dsn := newDBEnvAt(t, home, 5*time.Millisecond)
+	check := standin.CheckConsistent
+	if mode == repo.ModeZeroDowntime {
+		check = standin.CheckNotBehind
+	}
 	for i := range runs {
-		res, err := Snapshot(ctx, e.r, SnapshotOptions{Home: e.home, Lock: e.locker(bbPass, 10*time.Second), Database: e.database(dsn)})
+		res, err := Snapshot(ctx, e.r, e.modeOptions(mode, dsn))
 		if err != nil {
 			t.Fatalf("run %d: %v", i, err)
+		}
+		if res.Manifest.Mode != mode {
+			t.Fatalf("run %d: the manifest records mode %q, want %q", i, res.Manifest.Mode, mode)
 		}
 		e.assertUnlocked()
 		target := filepath.Join(t.TempDir(), "home")
@@ -65,13 +92,17 @@ func TestConsistentUnderContinuousPushes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: restore database: %v", i, err)
 		}
-		if err := standin.CheckConsistent(ctx, target, restored); err != nil {
+		if err := check(ctx, target, restored); err != nil {
 			t.Fatalf("run %d: restored home and database disagree: %v", i, err)
 		}
 	}
 	if n, err := e.bb.Pushes(); err != nil || n < runs {
 		t.Fatalf("the stand-in pushed %d times (%v): the test did not run against a live instance", n, err)
 	}
+	if mode == repo.ModeZeroDowntime && e.everLocked() {
+		t.Fatal("zero-downtime mode locked the instance")
+	}
+	e.assertNoFSSnapshotLeft()
 }
 
 // TestRowsAfterUnlockAreNotInTheDump: the dump streams from the snapshot

@@ -36,13 +36,21 @@ type env struct {
 	home  string
 	bb    *standin.Server
 	state StateFile
+	// fsState is the state directory of filesystem snapshots.
+	fsState string
 }
 
 func newEnv(t *testing.T, opts standin.Options) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "home"), opts)
+}
+
+// newEnvAt is newEnv with the sample home made at home.
+func newEnvAt(t *testing.T, home string, opts standin.Options) *env {
+	t.Helper()
 	testenv.Git(t)
 	ctx := context.Background()
-	e := &env{t: t, home: filepath.Join(t.TempDir(), "home")}
+	e := &env{t: t, home: home, fsState: t.TempDir()}
 	if err := standin.MakeHome(ctx, e.home, 3); err != nil {
 		t.Fatal(err)
 	}

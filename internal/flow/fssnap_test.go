@@ -97,7 +97,7 @@ func (e *env) readFile(m *repo.Manifest, rel string) string {
 // volume into dir, printed; released with its record.
 func btrfsCmd(dir string) fssnap.Options {
 	return fssnap.Options{Provider: fssnap.Cmd,
-		CreateCommand: fmt.Sprintf(`btrfs subvolume snapshot -r "$BBVAULT_VOLUME" %s/"$BBVAULT_SNAPSHOT_NAME" >/dev/null && echo %s/"$BBVAULT_SNAPSHOT_NAME"`, dir, dir),
+		CreateCommand:  fmt.Sprintf(`btrfs subvolume snapshot -r "$BBVAULT_VOLUME" %s/"$BBVAULT_SNAPSHOT_NAME" >/dev/null && echo %s/"$BBVAULT_SNAPSHOT_NAME"`, dir, dir),
 		ReleaseCommand: `[ -z "$BBVAULT_SNAPSHOT_PATH" ] || [ ! -e "$BBVAULT_SNAPSHOT_PATH" ] || btrfs subvolume delete "$BBVAULT_SNAPSHOT_PATH" >/dev/null`}
 }
 

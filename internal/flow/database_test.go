@@ -26,7 +26,7 @@ func newDBEnv(t *testing.T, push time.Duration) (*env, *testenv.PGServer, string
 }
 
 // newDBEnvAt is newDBEnv with the home at home.
-func newDBEnvAt(t *testing.T, home string, push time.Duration) (*env, *testenv.PGServer, string) {
+func newDBEnvAt(t testing.TB, home string, push time.Duration) (*env, *testenv.PGServer, string) {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	dsn := pg.DSN(pg.NewDB(t))

@@ -30,7 +30,7 @@ const (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	r     *repo.Repository
 	be    backend.Backend
 	home  string
@@ -46,7 +46,7 @@ func newEnv(t *testing.T, opts standin.Options) *env {
 }
 
 // newEnvAt is newEnv with the sample home made at home.
-func newEnvAt(t *testing.T, home string, opts standin.Options) *env {
+func newEnvAt(t testing.TB, home string, opts standin.Options) *env {
 	t.Helper()
 	testenv.Git(t)
 	ctx := context.Background()

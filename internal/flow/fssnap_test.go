@@ -173,8 +173,14 @@ func TestFSSnapshotCommandFails(t *testing.T) {
 func TestFSSnapshotOfAFullVolume(t *testing.T) {
 	fs := testenv.Btrfs(t, 256<<20)
 	e := newEnvAt(t, fs.Subvolume(t, "bitbucket"), standin.Options{})
-	if _, err := Snapshot(context.Background(), e.r, e.modeOptions(repo.ModeLockedFS, "")); err != nil {
+	first, err := Snapshot(context.Background(), e.r, e.modeOptions(repo.ModeLockedFS, ""))
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The frozen copy keeps the live files' inodes and times: what the
+	// pre-lock pass read is not read again.
+	if h := first.Home; h.BytesRead != 0 || h.Unchanged != h.Files {
+		t.Errorf("the frozen pass of an unchanged home read %d bytes, reused %d of %d files", h.BytesRead, h.Unchanged, h.Files)
 	}
 	fillUp(t, filepath.Join(e.home, "shared", "data", "attachments", "big.bin"))
 	res, err := Snapshot(context.Background(), e.r, e.modeOptions(repo.ModeLockedFS, ""))

@@ -35,7 +35,7 @@ func (b *bitbucketFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&b.passwordFile, "bitbucket-password-file", "", "file holding that user's password (env BITBUCKET_PASSWORD_FILE; env BITBUCKET_PASSWORD or BITBUCKET_TOKEN also work)")
 	f.StringVar(&b.ca, "bitbucket-ca", "", "PEM file of extra certificate authorities for Bitbucket's TLS")
 	f.DurationVar(&b.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for Bitbucket to drain")
-	f.StringVar(&b.stateDir, "state-dir", "", "where the unlock token of a held lock is kept (env BBVAULT_STATE_DIR; default $XDG_STATE_HOME/bbvault)")
+	f.StringVar(&b.stateDir, "state-dir", "", "where the unlock token of a held lock and the filesystem snapshot settings are kept (env BBVAULT_STATE_DIR; default $XDG_STATE_HOME/bbvault)")
 }
 
 func (b *bitbucketFlags) fillFromEnv(getenv func(string) string) {

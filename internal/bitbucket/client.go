@@ -33,6 +33,11 @@ type Options struct {
 	// of the password. User may still be set: it only names the account in
 	// error messages.
 	Token string
+	// Anonymous allows a client without credentials, for the calls that
+	// need none: the version probe, all that zero-downtime mode makes.
+	// Other calls are then sent without credentials, and Bitbucket refuses
+	// them.
+	Anonymous bool
 	// HTTPClient, when set, is used as is (its redirect policy aside:
 	// redirects are never followed, see Client). CAFile must then be empty.
 	HTTPClient *http.Client
@@ -145,6 +150,8 @@ func authHeader(opts Options) (string, error) {
 	switch {
 	case opts.Token != "":
 		return "Bearer " + opts.Token, nil
+	case opts.Anonymous && opts.Password == "":
+		return "", nil
 	case opts.User == "":
 		return "", errors.New("bitbucket: no credentials: set a user and password, or an access token")
 	case opts.Password == "":

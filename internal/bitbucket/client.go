@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"bbvault/internal/wait"
 )
 
 // DefaultRequestTimeout bounds one HTTP attempt when Options.RequestTimeout
@@ -114,7 +116,7 @@ func (c *Client) setDefaults() {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = wait.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -203,17 +205,6 @@ func transport(caFile string) (*http.Transport, error) {
 	}
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return tr, nil
-}
-
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func nonEmpty(ss ...string) []string {

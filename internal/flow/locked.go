@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"bbvault/internal/blob"
+	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
 
@@ -69,6 +70,7 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 			return nil, err
 		}
 		rn.res.Timings.LockAndDrain = rn.since(t0)
+		rn.opts.Logger.Info("Bitbucket locked and drained", "took", time.Duration(rn.res.Timings.LockAndDrain)*time.Millisecond)
 		rn.res.Bitbucket = sess.Info()
 		release = rn.releaser(ctx, sess, sess.LockedAt())
 		stopReports = rn.reportProgress(ctx, sess)
@@ -146,6 +148,8 @@ func (rn *run) releaser(ctx context.Context, sess Session, lockedAt time.Time) f
 			rn.res.LockWindow = rn.opts.Now().Sub(lockedAt)
 			if err != nil {
 				err = fmt.Errorf("UNLOCK FAILED, Bitbucket may still be locked: run `bbvault unlock`: %w", err)
+			} else {
+				rn.opts.Logger.Info("Bitbucket unlocked", "lock_window", rn.res.LockWindow.Round(time.Millisecond))
 			}
 		})
 		return err
@@ -190,5 +194,6 @@ func (rn *run) saveDump(ctx context.Context, dump Dump, out *repo.Stream) error 
 	}
 	*out = repo.Stream{Name: DatabaseStream, Size: res.Size, Blobs: res.Blobs, Meta: dump.Meta()}
 	rn.dbDone = rn.opts.Now()
+	rn.opts.Logger.Info("database dump stored", "size", progress.Bytes(res.Size))
 	return nil
 }

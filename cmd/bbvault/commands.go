@@ -16,5 +16,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newPruneCommand(g),
 		newCheckCommand(g),
 		newUnlockRepoCommand(g),
+		newConfigCommand(g),
+		newVersionCommand(g),
 	)
 }

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"bbvault/internal/backend"
+	"bbvault/internal/backend/location"
 	"bbvault/internal/crypto"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
@@ -31,7 +35,12 @@ const (
 // interruptedError is the cause of a context cancelled by a signal.
 type interruptedError struct{ sig os.Signal }
 
-func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
+func (e interruptedError) Error() string {
+	if s, ok := e.sig.(syscall.Signal); ok && unix.SignalName(s) != "" {
+		return "interrupted (" + unix.SignalName(s) + ")"
+	}
+	return "interrupted (" + e.sig.String() + ")"
+}
 
 // withCause adds to err why ctx was cancelled (a signal, a lost repository
 // lock, a backup cancelled in Bitbucket) when err does not carry it: work
@@ -94,7 +103,9 @@ func exitCode(err error) int {
 		return exitRepoLocked
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
-	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):
+	case errors.Is(err, location.ErrInvalid):
+		return exitUsage
+	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace), errors.Is(err, backend.ErrUnavailable):
 		return exitBackend
 	}
 	return exitFailure

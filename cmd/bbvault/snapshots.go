@@ -38,7 +38,7 @@ func newSnapshotsCommand(g *globals) *cobra.Command {
 
 func printSnapshots(g *globals, all []*repo.Manifest) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tHOST\tFILES\tSIZE\tDB\tNEW\tDURATION\tLOCK")
+	fmt.Fprintln(tw, "ID\tTIME\tHOST\tHOME\tFILES\tSIZE\tDB\tNEW\tDURATION\tLOCK")
 	for _, m := range all {
 		db := "-"
 		if s := flow.DatabaseOf(m); s != nil {
@@ -48,10 +48,10 @@ func printSnapshots(g *globals, all []*repo.Manifest) {
 		if m.LockWindowMs > 0 {
 			lock = fmt.Sprintf("%d ms", m.LockWindowMs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"),
-			m.Host, m.Counts.Files, progress.Bytes(m.Counts.Bytes), db, progress.Bytes(m.Counts.BytesAdded),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"),
+			m.Host, dash(m.Home), m.Counts.Files, progress.Bytes(m.Counts.Bytes), db, progress.Bytes(m.Counts.BytesAdded),
 			(time.Duration(m.Timings.Total) * time.Millisecond).String(), lock)
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "%d snapshots\n", len(all))
+	fmt.Fprintln(g.stdout, progress.Count(len(all), "snapshot"))
 }

@@ -15,7 +15,10 @@ func addCommands(root *cobra.Command, g *globals) {
 		newForgetCommand(g),
 		newPruneCommand(g),
 		newCheckCommand(g),
+		newRepairCommand(g),
 		newUnlockRepoCommand(g),
+		newNodeCommand(g),
+		newDrillCommand(g),
 		newConfigCommand(g),
 		newVersionCommand(g),
 	)

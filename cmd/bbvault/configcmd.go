@@ -42,7 +42,7 @@ func runConfigShow(cmd *cobra.Command, g *globals, args []string) error {
 	name := strings.Join(args, ".")
 	target := name
 	if name == "" {
-		target = g.command
+		target = g.name
 	}
 	fs, ok := all[target]
 	if !ok {

@@ -20,8 +20,8 @@ import (
 const reportTimeout = 30 * time.Second
 
 // jobFlags are the flags of the commands that run as scheduled jobs
-// (snapshot, check, prune, restore): where their metrics go and who is told
-// about a failure.
+// (snapshot, check, prune, restore, drill, repair): where their metrics go
+// and who is told about a failure.
 type jobFlags struct {
 	textfile      string
 	push          string
@@ -110,7 +110,7 @@ func (j *jobFlags) report(ctx context.Context, g *globals, n *notify.Notifier, s
 	ctx = context.WithoutCancel(ctx)
 	end := time.Now()
 	code := exitCode(runErr)
-	run := &metrics.Run{Command: g.command, Start: start, End: end, ExitCode: code, Phases: rep.phases,
+	run := &metrics.Run{Command: g.name, Start: start, End: end, ExitCode: code, Phases: rep.phases,
 		LockWindow: rep.lockWindow, Errors: rep.errors, Figures: rep.figures}
 	if j.textfile != "" {
 		tctx, cancel := context.WithTimeout(ctx, reportTimeout)
@@ -125,7 +125,7 @@ func (j *jobFlags) report(ctx context.Context, g *globals, n *notify.Notifier, s
 		}
 	}
 	host, _ := os.Hostname()
-	ev := notify.Event{Command: g.command, Host: host, Snapshot: rep.snapshot, ExitCode: code, Err: runErr,
+	ev := notify.Event{Command: g.name, Host: host, Snapshot: rep.snapshot, ExitCode: code, Err: runErr,
 		Start: start, End: end, LockWindow: rep.lockWindow, Phases: rep.phases}
 	if err := n.Send(ctx, ev); err != nil {
 		g.log.Warn("could not deliver the notification", "error", fmt.Sprint(err))

@@ -26,8 +26,10 @@ type restoreOptions struct {
 	numeric  bool
 	workers  int
 	dbOnly   bool
+	nodes    []string
 	lockWait time.Duration
 	db       dbRestoreFlags
+	newEnv   newEnvFlags
 	job      jobFlags
 }
 
@@ -44,7 +46,15 @@ empty (lost+found is allowed): restore never overwrites.
 With --db-target it also restores the database into a new database (it must not exist,
 or hold no tables), at the same time as the home. Both targets are checked before
 either is written; once started, each part runs to its end even if the other fails,
-and both are reported. --db-only restores the database alone.`,
+and both are reported. --db-only restores the database alone.
+
+Restored onto a new environment: with --db-target, shared/bitbucket.properties gets
+jdbc.url and jdbc.user for the new database (the password only from
+--jdbc-password-file), the old lines kept above, commented out; without it the file
+stays as it was. Forks' objects/info/alternates that name the snapshot's home path are
+rewritten to --target. Cluster settings (hazelcast.network.*, hazelcast.group.*) are
+listed; --strip-cluster-settings comments them out. The restore prints what it changed
+and what the snapshot recorded of the original home, database and Bitbucket.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.runJob(cmd, &o.job, func(ctx context.Context, rep *jobReport) error {
@@ -59,8 +69,10 @@ and both are reported. --db-only restores the database alone.`,
 	f.BoolVar(&o.numeric, "numeric-owner", false, "restore owners by numeric uid/gid, ignoring names")
 	f.IntVar(&o.workers, "workers", 4, "files written at once")
 	f.BoolVar(&o.dbOnly, "db-only", false, "restore the database only (needs --db-target)")
+	registerNodeRestore(f, &o.nodes)
 	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
+	o.newEnv.register(f)
 	o.job.register(f)
 	return cmd
 }
@@ -86,6 +98,9 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions, r
 	if err := checkIncludes(ctx, r, m, o.include); err != nil {
 		return err
 	}
+	if err := o.nodeTargets(m, &opts); err != nil {
+		return err
+	}
 	res, err := flow.Restore(ctx, r, m, opts)
 	if res == nil {
 		return lockLost(ctx, classifyFlowError(err))
@@ -99,9 +114,12 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions, r
 }
 
 func (o restoreOptions) validate() error {
+	if err := o.db.validateCommand(); err != nil {
+		return err
+	}
 	switch {
-	case o.dbOnly && o.db.target == "":
-		return usagef("--db-only needs --db-target DSN")
+	case o.dbOnly && o.db.target == "" && o.db.command == "":
+		return usagef("--db-only needs --db-target DSN or --db-restore-cmd")
 	case !o.dbOnly && o.target == "":
 		return usagef("--target DIR is required (or --db-only with --db-target)")
 	case o.workers < 1:
@@ -109,7 +127,7 @@ func (o restoreOptions) validate() error {
 	case o.db.jobs < 1:
 		return usagef("--db-jobs %d: give at least 1", o.db.jobs)
 	}
-	return nil
+	return o.newEnv.validate(o.dbOnly, o.db.target)
 }
 
 // checkIncludes refuses --include paths the snapshot does not hold, before
@@ -180,7 +198,8 @@ func (o restoreOptions) flowOptions(g *globals) (flow.RestoreOptions, error) {
 		return opts, err
 	}
 	opts.Home = &flow.HomeTarget{Dir: o.target, Include: o.include, Meta: meta, Workers: o.workers}
-	return opts, nil
+	opts.Steps, err = o.newEnv.steps(o.db.target)
+	return opts, err
 }
 
 func (o restoreOptions) metaOptions() (fsmeta.ApplyOptions, error) {
@@ -210,17 +229,27 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 		return g.printJSON(newRestoreJSON(res))
 	}
 	if h := res.Home; h != nil && h.Err == nil {
-		st := h.Stats
-		g.printf("home: %s (%d of them hard links), %s, %s, %s into %s in %s\n",
-			progress.Count(st.Files+st.Hardlinks, "file"), st.Hardlinks, progress.Count(st.Dirs, "directory"),
-			progress.Count(st.Symlinks, "symlink"), progress.Bytes(st.Bytes), h.Dir, h.Duration.Round(time.Millisecond))
+		printHomeRestored(g, "home", h)
+	}
+	for _, n := range res.Nodes {
+		if n.Err == nil {
+			printHomeRestored(g, "Mesh node "+n.Name, &n.HomeResult)
+		}
 	}
 	if d := res.Database; d != nil && d.Err == nil {
 		g.printf("database: %s restored, %s, %s, %s of dump in %s\n", d.Database, progress.Count(d.Tables, "table"),
 			progress.Count(d.Rows, "row"), progress.Bytes(d.Bytes), d.Duration.Round(time.Millisecond))
 	}
+	printNewEnv(g, res)
 	if res.Err() == nil {
 		g.printf("restored snapshot %s in %s\n", res.Snapshot.ShortID(), res.Duration.Round(time.Millisecond))
 	}
 	return nil
+}
+
+func printHomeRestored(g *globals, what string, h *flow.HomeResult) {
+	st := h.Stats
+	g.printf("%s: %s (%d of them hard links), %s, %s, %s into %s in %s\n", what,
+		progress.Count(st.Files+st.Hardlinks, "file"), st.Hardlinks, progress.Count(st.Dirs, "directory"),
+		progress.Count(st.Symlinks, "symlink"), progress.Bytes(st.Bytes), h.Dir, h.Duration.Round(time.Millisecond))
 }

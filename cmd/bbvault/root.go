@@ -26,6 +26,7 @@ type globals struct {
 	logFormat    string
 	jsonOut      bool
 	verbose      int
+	command      string // the command line's command, e.g. "bbvault check"
 
 	stdout, stderr io.Writer
 	stderrTTY      bool // stderr is a terminal: progress lines and warnings for people
@@ -38,7 +39,7 @@ type globals struct {
 	emergency emergencyUnlock
 
 	cfg     *config.Config
-	command string   // the running command's name in the config file: "snapshot", "index.rebuild"
+	name    string   // the running command's name in the config file and the metrics: "snapshot", "index.rebuild"
 	secrets []string // secret values the running command may meet, for redaction
 }
 
@@ -127,7 +128,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if err := cfg.Apply(name, cmd.Flags()); err != nil {
 		return settingsError(err)
 	}
-	g.cfg, g.command = cfg, name
+	g.cfg, g.name, g.command = cfg, name, cmd.CommandPath()
 	if cmd.Annotations[annotationNoEnv] == "" {
 		if err := g.feedEnv(); err != nil {
 			return err
@@ -148,7 +149,7 @@ const annotationNoEnv = "bbvault-no-env"
 // feedEnv gives the command the environment variables the config file
 // supplies (S3 keys, PGPASSFILE, a Bitbucket token).
 func (g *globals) feedEnv() error {
-	extra, err := g.cfg.Env(g.command)
+	extra, err := g.cfg.Env(g.name)
 	if err != nil {
 		return settingsError(err)
 	}

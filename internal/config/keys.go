@@ -124,6 +124,14 @@ var keys = []Key{
 	{Name: "restore.db_owner", Flag: "db-owner", Commands: []string{"restore"}},
 	{Name: "restore.no_owner", Flag: "no-owner", Kind: Bool, Commands: []string{"restore"}},
 	{Name: "restore.db_jobs", Flag: "db-jobs", Kind: Int, Commands: []string{"restore"}},
+	{Name: "restore.jdbc_password_file", SecretFile: true, Flag: "jdbc-password-file", Kind: Path, Commands: []string{"restore"}},
+	{Name: "restore.strip_cluster_settings", Flag: "strip-cluster-settings", Kind: Bool, Commands: []string{"restore"}},
+
+	{Name: "drill.scratch", Flag: "scratch", Kind: Path, Commands: []string{"drill"}},
+	{Name: "drill.db_scratch", Flag: "db-scratch", Kind: URL, Commands: []string{"drill"}},
+	{Name: "drill.keep", Flag: "keep", Kind: Bool, Commands: []string{"drill"}},
+	{Name: "drill.full", Flag: "full", Kind: Bool, Commands: []string{"drill"}},
+	{Name: "drill.sample", Flag: "sample", Commands: []string{"drill"}},
 
 	{Name: "prune.keep", Flag: "keep", Kind: Int, Commands: []string{"prune"}},
 	{Name: "prune.keep_daily", Flag: "keep-daily", Kind: Int, Commands: []string{"prune"}},

@@ -22,6 +22,7 @@ import (
 	"bbvault/internal/flow"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
+	"bbvault/test/fixture"
 	"bbvault/test/standin"
 	"bbvault/test/testenv"
 )
@@ -37,7 +38,7 @@ func TestExitCodesAsDocumented(t *testing.T) {
 	cases := map[int]exitCase{
 		0: exitSuccess, 1: exitOther, 2: exitUsageErrors, 3: exitNoRepository, 4: exitPasswordErrors,
 		5: exitStorageUnreachable, 6: exitBitbucketRefused, 7: exitStillLocked, 8: exitDatabaseFailed,
-		9: exitDamage, 10: exitRepositoryLocked, 130: exitInterrupted,
+		9: exitDamage, 10: exitRepositoryLocked, 11: exitInconsistent, 130: exitInterrupted,
 	}
 	documented := readmeExitCodes(t)
 	for _, code := range documented {
@@ -228,6 +229,26 @@ func exitDamage(t *testing.T) []result {
 		t.Fatal(err)
 	}
 	return []result{v.run("check", "--read-data")}
+}
+
+// exitInconsistent: a drill of a snapshot whose home lost a repository
+// directory the database still names.
+func exitInconsistent(t *testing.T) []result {
+	pg := testenv.Postgres(t)
+	h := newHome(t, fixture.Options{Repos: 2, Commits: 2, LooseCommits: 1, PullRequests: 2, Attachments: 1})
+	db := pg.NewDB(t)
+	fixture.BitbucketDatabase(t, pg.DSN(db), h)
+	if err := os.RemoveAll(h.RepoDir(2)); err != nil {
+		t.Fatal(err)
+	}
+	v := localVault(t).with(t, "PGPASSWORD="+pg.Password)
+	v.ok("init")
+	v.ok("snapshot", h.Root, "--pg-bin", pg.BinDir, "--db", pg.ChildDSN(db))
+	r := v.run("drill", "--scratch", t.TempDir(), "--db-scratch", pg.ChildDSN("postgres"), "--pg-bin", pg.BinDir)
+	if !strings.Contains(r.stdout, "INCONSISTENT") || !strings.Contains(r.stdout, "repository 2") {
+		t.Errorf("drill does not name the repository without its directory: %v", r)
+	}
+	return []result{r}
 }
 
 func exitRepositoryLocked(t *testing.T) []result {

@@ -31,26 +31,24 @@ type bitbucketFlags struct {
 
 func (b *bitbucketFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&b.url, "bitbucket-url", "", "Bitbucket base URL, ideally one node's (env BITBUCKET_URL); without it nothing is locked")
+	b.registerAccess(f)
+	f.DurationVar(&b.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for Bitbucket to drain")
+}
+
+// registerAccess adds the flags that reach Bitbucket, which unlock shares.
+func (b *bitbucketFlags) registerAccess(f *pflag.FlagSet) {
 	f.StringVar(&b.user, "bitbucket-user", "", "user with SYSADMIN permission (env BITBUCKET_USER)")
 	f.StringVar(&b.passwordFile, "bitbucket-password-file", "", "file holding that user's password (env BITBUCKET_PASSWORD_FILE; env BITBUCKET_PASSWORD or BITBUCKET_TOKEN also work)")
 	f.StringVar(&b.ca, "bitbucket-ca", "", "PEM file of extra certificate authorities for Bitbucket's TLS")
-	f.DurationVar(&b.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for Bitbucket to drain")
 	f.StringVar(&b.stateDir, "state-dir", "", "where the unlock token of a held lock and the filesystem snapshot settings are kept (env BBVAULT_STATE_DIR; default $XDG_STATE_HOME/bbvault)")
 }
 
-func (b *bitbucketFlags) fillFromEnv(getenv func(string) string) {
-	fill := func(v *string, env string) {
-		if *v == "" {
-			*v = getenv(env)
-		}
-	}
-	fill(&b.url, "BITBUCKET_URL")
-	fill(&b.user, "BITBUCKET_USER")
-	fill(&b.passwordFile, "BITBUCKET_PASSWORD_FILE")
-	fill(&b.stateDir, "BBVAULT_STATE_DIR")
+// stateDirOrDefault is --state-dir, or its default.
+func (b *bitbucketFlags) stateDirOrDefault(getenv func(string) string) string {
 	if b.stateDir == "" {
 		b.stateDir = defaultStateDir(getenv)
 	}
+	return b.stateDir
 }
 
 func defaultStateDir(getenv func(string) string) string {
@@ -91,7 +89,8 @@ func (b *bitbucketFlags) newClient(g *globals, baseURL string, anonymous bool) (
 		opts.Password = string(bytes.TrimRight(pw, "\r\n"))
 	}
 	if !anonymous && opts.Token == "" && (opts.User == "" || opts.Password == "") {
-		return nil, usagef("Bitbucket credentials missing: set BITBUCKET_USER and BITBUCKET_PASSWORD_FILE (or BITBUCKET_TOKEN)")
+		return nil, usagef("Bitbucket credentials missing: give --bitbucket-user and --bitbucket-password-file " +
+			"(or BITBUCKET_USER and BITBUCKET_PASSWORD_FILE, or BITBUCKET_TOKEN, or bitbucket.user and bitbucket.password_file in the config file)")
 	}
 	c, err := bitbucket.New(opts)
 	if err != nil {
@@ -106,7 +105,7 @@ func (b *bitbucketFlags) locker(g *globals) (flow.Locker, error) {
 	if b.drainTimeout <= 0 {
 		return nil, usagef("--drain-timeout %s: give how long to wait for Bitbucket to drain, e.g. 5m", b.drainTimeout)
 	}
-	b.fillFromEnv(g.getenv)
+	b.stateDirOrDefault(g.getenv)
 	if b.url == "" {
 		return nil, nil
 	}
@@ -122,7 +121,7 @@ func (b *bitbucketFlags) locker(g *globals) (flow.Locker, error) {
 // instance returns Bitbucket for zero-downtime mode, which only probes its
 // version: no credentials are needed.
 func (b *bitbucketFlags) instance(g *globals) (flow.Instance, error) {
-	b.fillFromEnv(g.getenv)
+	b.stateDirOrDefault(g.getenv)
 	c, err := b.newClient(g, b.url, true)
 	if err != nil {
 		return nil, err
@@ -168,18 +167,21 @@ func newUnlockCommand(g *globals) *cobra.Command {
 		Short: "Release a Bitbucket lock (and filesystem snapshots) left by a bbvault run that was killed",
 		Long: `unlock releases the maintenance lock recorded by a bbvault snapshot that died while
 holding it (kill -9, a crash, a lost machine). It uses the unlock token saved in the state
-directory, or --token. It also releases the filesystem snapshots (--fs-snapshot) that killed
-runs on this host left behind, with the settings the last snapshot recorded there.`,
+directory, or --token, and the Bitbucket URL recorded with it, or --bitbucket-url. It also
+releases the filesystem snapshots (--fs-snapshot) that killed runs on this host left behind,
+with the settings the last snapshot recorded there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runUnlock(cmd.Context(), g, &b, token) },
 	}
-	b.register(cmd.Flags())
-	cmd.Flags().StringVar(&token, "token", "", "unlock token (default: the one recorded by the dead run; env BITBUCKET_UNLOCK_TOKEN)")
+	f := cmd.Flags()
+	f.StringVar(&b.url, "bitbucket-url", "", "Bitbucket base URL (env BITBUCKET_URL; default: the one recorded with the lock)")
+	b.registerAccess(f)
+	f.StringVar(&token, "token", "", "unlock token (default: the one recorded by the dead run; env BITBUCKET_UNLOCK_TOKEN)")
 	return cmd
 }
 
 func runUnlock(ctx context.Context, g *globals, b *bitbucketFlags, token string) error {
-	b.fillFromEnv(g.getenv)
+	b.stateDirOrDefault(g.getenv)
 	if token == "" {
 		token = g.getenv("BITBUCKET_UNLOCK_TOKEN")
 	}
@@ -228,10 +230,15 @@ func unlockBitbucket(ctx context.Context, g *globals, b *bitbucketFlags, token s
 	if err := c.Unlock(ctx, token); err != nil {
 		return withCode(exitStillLocked, err)
 	}
+	removed := false
 	if st.UnlockToken == token {
 		if err := sf.Remove(); err != nil {
 			return err
 		}
+		removed = true
+	}
+	if g.jsonOut {
+		return g.printJSON(unlockJSON{Unlocked: true, URL: c.BaseURL(), StateRemoved: removed})
 	}
 	g.printf("Bitbucket at %s unlocked\n", url)
 	return nil

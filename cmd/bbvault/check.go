@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"bbvault/internal/maintenance"
+	"bbvault/internal/metrics"
 	"bbvault/internal/progress"
 )
 
@@ -15,6 +17,7 @@ type checkOptions struct {
 	readData bool
 	subset   string
 	lockWait time.Duration
+	job      jobFlags
 }
 
 // maxPathsShown bounds the affected paths printed per snapshot (--json
@@ -44,16 +47,19 @@ damage was found: run ` + "`bbvault repair`" + `.
 
 check takes a shared repository lock: snapshots may run meanwhile, prune may not.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runCheck(cmd, g, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.runJob(cmd, &o.job, func(ctx context.Context, rep *jobReport) error { return runCheck(ctx, g, o, rep) })
+		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.readData, "read-data", false, "download every pack and verify every blob")
 	f.StringVar(&o.subset, "read-data-subset", "", "verify the blobs of a subset of the packs: a percentage (10%) or a slice N/M")
 	registerLockWait(f, &o.lockWait)
+	o.job.register(f)
 	return cmd
 }
 
-func runCheck(cmd *cobra.Command, g *globals, o checkOptions) error {
+func runCheck(ctx context.Context, g *globals, o checkOptions, rep *jobReport) error {
 	if o.readData && o.subset != "" {
 		return usagef("--read-data reads every pack and --read-data-subset %s a share of them: give one of the two", o.subset)
 	}
@@ -65,7 +71,7 @@ func runCheck(cmd *cobra.Command, g *globals, o checkOptions) error {
 		}
 		opts.Subset = sub
 	}
-	ctx, r, release, err := g.openLockedRepo(cmd.Context(), lockSpec{command: "check", wait: o.lockWait})
+	ctx, r, release, err := g.openLockedRepo(ctx, lockSpec{command: "check", wait: o.lockWait})
 	if err != nil {
 		return err
 	}
@@ -75,32 +81,41 @@ func runCheck(cmd *cobra.Command, g *globals, o checkOptions) error {
 	if err != nil {
 		return lockLost(ctx, err)
 	}
+	reportCheck(rep, res)
 	if err := printCheck(g, res, time.Since(start)); err != nil {
 		return err
 	}
 	if !res.OK() {
-		what := fmt.Sprintf("%d problems", len(res.Problems))
-		if len(res.Problems) == 1 {
-			what = "1 problem"
-		}
-		return withCode(exitIntegrity, fmt.Errorf("check found %s: the repository is damaged", what))
+		return withCode(exitIntegrity, fmt.Errorf("check found %s: the repository is damaged", progress.Count(len(res.Problems), "problem")))
 	}
 	return nil
+}
+
+// reportCheck fills the job report: the bytes read, the problems by kind.
+func reportCheck(rep *jobReport, res *maintenance.CheckResult) {
+	rep.figures = &metrics.Figures{BytesRead: res.BytesRead}
+	for _, p := range res.Problems {
+		if rep.errors == nil {
+			rep.errors = map[string]int{}
+		}
+		rep.errors[p.Kind]++
+	}
 }
 
 func printCheck(g *globals, res *maintenance.CheckResult, took time.Duration) error {
 	if g.jsonOut {
 		return g.printJSON(newCheckJSON(res, took))
 	}
-	g.printf("%d snapshots, %d trees, %d packs checked\n", res.Snapshots, res.Trees, res.Packs)
+	g.printf("%s, %s, %s checked\n", progress.Count(res.Snapshots, "snapshot"), progress.Count(res.Trees, "tree"),
+		progress.Count(res.Packs, "pack"))
 	if res.ReadData != "" {
-		g.printf("read %d of %d packs (%s): %d blobs, %s; %d index objects\n", res.PacksRead, res.Packs, res.ReadData,
-			res.BlobsRead, progress.Bytes(res.BytesRead), res.IndexObjectsRead)
+		g.printf("read %d of %s (%s): %s, %s; %s\n", res.PacksRead, progress.Count(res.Packs, "pack"), res.ReadData,
+			progress.Count(res.BlobsRead, "blob"), progress.Bytes(res.BytesRead), progress.Count(res.IndexObjectsRead, "index object"))
 	}
 	if res.UnreferencedPacks > 0 {
-		g.printf("%d packs (%s) are listed in no index: left by interrupted runs (the next prune removes them), "+
+		g.printf("%s (%s) listed in no index: left by interrupted runs (the next prune removes them), "+
 			"or listed by a damaged index object (`bbvault repair index` indexes them again)\n",
-			res.UnreferencedPacks, progress.Bytes(res.UnreferencedBytes))
+			progress.Count(res.UnreferencedPacks, "pack"), progress.Bytes(res.UnreferencedBytes))
 	}
 	printLeftovers(g, res)
 	for _, p := range res.Problems {
@@ -122,7 +137,7 @@ func printProblem(g *globals, p maintenance.Problem) {
 		if len(a.Streams) > 0 {
 			g.printf(" streams %s;", strings.Join(a.Streams, ", "))
 		}
-		g.printf(" %d paths\n", len(a.Paths))
+		g.printf(" %s\n", progress.Count(len(a.Paths), "path"))
 		for i, path := range a.Paths {
 			if i == maxPathsShown {
 				g.printf("    ... and %d more (--json lists them all)\n", len(a.Paths)-i)

@@ -19,5 +19,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newUnlockRepoCommand(g),
 		newNodeCommand(g),
 		newDrillCommand(g),
+		newConfigCommand(g),
+		newVersionCommand(g),
 	)
 }

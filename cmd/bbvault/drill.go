@@ -23,6 +23,7 @@ type drillOptions struct {
 	sample    string
 	pgBin     string
 	lockWait  time.Duration
+	job       jobFlags
 }
 
 func newDrillCommand(g *globals) *cobra.Command {
@@ -54,7 +55,9 @@ intact but the home and the database disagree.`,
 			if len(args) == 1 {
 				ref = args[0]
 			}
-			return runDrill(cmd.Context(), g, ref, o)
+			return g.runJob(cmd, &o.job, func(ctx context.Context, rep *jobReport) error {
+				return runDrill(ctx, g, ref, o, rep)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -65,10 +68,11 @@ intact but the home and the database disagree.`,
 	f.StringVar(&o.sample, "sample", "", "check the git of a random N% of the repositories, e.g. 10% (the home and database are compared in full)")
 	f.StringVar(&o.pgBin, "pg-bin", "", "directory holding pg_restore/psql")
 	registerLockWait(f, &o.lockWait)
+	o.job.register(f)
 	return cmd
 }
 
-func runDrill(ctx context.Context, g *globals, ref string, o drillOptions) error {
+func runDrill(ctx context.Context, g *globals, ref string, o drillOptions, rep *jobReport) error {
 	sample, err := o.validate()
 	if err != nil {
 		return err
@@ -82,12 +86,14 @@ func runDrill(ctx context.Context, g *globals, ref string, o drillOptions) error
 	if err != nil {
 		return err
 	}
+	rep.snapshot = m.ID
 	res, err := flow.Drill(ctx, r, m, flow.DrillOptions{Scratch: o.scratch, ScratchDB: o.dbScratch, BinDir: o.pgBin,
 		Keep: o.keep, Full: o.full, Sample: sample, Meta: fsmeta.ApplyOptions{Chown: os.Geteuid() == 0},
 		Display: g.display(), Logger: g.log})
 	if res == nil {
 		return lockLost(ctx, classifyFlowError(err))
 	}
+	reportDrill(rep, res)
 	perr := printDrill(g, m.ID, res)
 	if err != nil {
 		return lockLost(ctx, withCode(drillExitCode(res), err))

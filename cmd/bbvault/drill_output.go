@@ -136,25 +136,22 @@ func verdictLine(v string) string {
 
 func ms(v int64) string { return (time.Duration(v) * time.Millisecond).String() }
 
-// drillMetricsRun is the drill as internal/metrics records it: its last
-// success timestamp is the last successful drill. The hook for the
-// production wiring (--metrics-textfile, --metrics-push).
-func drillMetricsRun(res *flow.DrillResult, start, end time.Time, code int) *metrics.Run {
-	run := &metrics.Run{Command: "drill", Start: start, End: end, ExitCode: code, Phases: map[string]time.Duration{}}
-	if res == nil {
-		return run
-	}
+// reportDrill fills the job report of a drill: its phases, what it
+// restored, and its problems by kind. The metrics' last success timestamp
+// is then the last successful drill.
+func reportDrill(rep *jobReport, res *flow.DrillResult) {
 	out := newDrillJSON("", res)
-	run.Phases["restore"] = res.RestoreTime
-	run.Phases["restore_home"] = time.Duration(out.HomeRestoreMs) * time.Millisecond
-	run.Phases["restore_database"] = time.Duration(out.DatabaseRestoreMs) * time.Millisecond
-	run.Phases["checks"] = time.Duration(out.ChecksMs) * time.Millisecond
-	run.Figures = &metrics.Figures{BytesRead: out.Bytes, Files: out.Files}
-	for _, p := range out.Problems {
-		if run.Errors == nil {
-			run.Errors = map[string]int{}
-		}
-		run.Errors[p.Kind]++
+	rep.phases = map[string]time.Duration{
+		"restore":          res.RestoreTime,
+		"restore_home":     time.Duration(out.HomeRestoreMs) * time.Millisecond,
+		"restore_database": time.Duration(out.DatabaseRestoreMs) * time.Millisecond,
+		"checks":           time.Duration(out.ChecksMs) * time.Millisecond,
 	}
-	return run
+	rep.figures = &metrics.Figures{BytesRead: out.Bytes, Files: out.Files}
+	for _, p := range out.Problems {
+		if rep.errors == nil {
+			rep.errors = map[string]int{}
+		}
+		rep.errors[p.Kind]++
+	}
 }

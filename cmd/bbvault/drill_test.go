@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -78,7 +76,8 @@ func (e *drillEnv) drill(t *testing.T, want int, extra ...string) map[string]any
 func TestDrillCommand(t *testing.T) {
 	e := newDrillEnv(t)
 	e.json(0, "snapshot", "--home", e.home, "--db", e.src)
-	ok := e.drill(t, 0)
+	prom := filepath.Join(t.TempDir(), "bbvault.prom")
+	ok := e.drill(t, 0, "--metrics-textfile", prom)
 	if ok["verdict"] != "ok" || ok["repositories_checked"] != 5.0 || ok["forks"] != 2.0 || ok["rows"].(float64) < 5000 {
 		t.Errorf("drill of a good snapshot: %v", ok)
 	}
@@ -88,11 +87,12 @@ func TestDrillCommand(t *testing.T) {
 
 	os.RemoveAll(e.h.RepoDir(2))
 	e.json(0, "snapshot", "--home", e.home, "--db", e.src)
-	bad := e.drill(t, exitInconsistent)
+	bad := e.drill(t, exitInconsistent, "--metrics-textfile", prom)
 	p := asObject(t, "problem", asList(t, "problems", bad["problems"], 1)[0])
 	if bad["verdict"] != "inconsistent" || p["kind"] != "missing_directory" || p["repository"] != 2.0 {
 		t.Errorf("drill with a repository directory removed: %v", bad)
 	}
+	checkDrillMetrics(t, prom)
 
 	stdout, stderr, code := runCLI(t, e.env, "drill", "--scratch", t.TempDir(), "--db-scratch", e.pg.DSN("postgres"), "--sample", "50%")
 	if code != exitInconsistent || !strings.Contains(stdout, "INCONSISTENT") || !strings.Contains(stdout, "repository 2") {
@@ -160,20 +160,10 @@ func TestRestoreOntoANewEnvironmentCommand(t *testing.T) {
 	t.Logf("restore printed:\n%s", stdout)
 }
 
-// TestDrillMetricsRecordTheLastSuccessfulDrill: the drill's metrics run,
-// written as the production wiring will, keeps the last successful drill
-// across a failed one.
-func TestDrillMetricsRecordTheLastSuccessfulDrill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bbvault.prom")
-	t0 := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	res := &flow.DrillResult{Restore: &flow.RestoreResult{Home: &flow.HomeResult{Duration: 2 * time.Second}},
-		RestoreTime: 2 * time.Second}
-	for i, code := range []int{0, exitInconsistent} {
-		end := t0.Add(time.Duration(i) * 24 * time.Hour)
-		if err := metrics.WriteTextfile(context.Background(), path, drillMetricsRun(res, end.Add(-time.Minute), end, code)); err != nil {
-			t.Fatal(err)
-		}
-	}
+// checkDrillMetrics: the textfile of a good drill, then a failed one,
+// keeps the good one's last success, and says why the last one failed.
+func checkDrillMetrics(t *testing.T, path string) {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -184,18 +174,30 @@ func TestDrillMetricsRecordTheLastSuccessfulDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := gauge(mfs[metrics.NameLastSuccess], "drill"); v != float64(t0.Unix()) {
-		t.Errorf("last successful drill %v, want %d", v, t0.Unix())
+	success, last := gauge(mfs[metrics.NameLastSuccess], "drill"), gauge(mfs[metrics.NameLastRun], "drill")
+	if success <= 0 || last <= success {
+		t.Errorf("last successful drill %v, last drill %v: want the good drill's time, before the failed one's", success, last)
 	}
 	if v := gauge(mfs[metrics.NameExitCode], "drill"); v != exitInconsistent {
 		t.Errorf("drill exit code %v, want %d", v, exitInconsistent)
 	}
+	if v := labelled(mfs[metrics.NameErrors], "kind", "missing_directory"); v != 1 {
+		t.Errorf("bbvault_errors{kind=\"missing_directory\"} %v, want 1", v)
+	}
+	if v := gauge(mfs[metrics.NameFiles], "drill"); v <= 0 {
+		t.Errorf("files restored by the drill %v, want some", v)
+	}
 }
 
 func gauge(mf *dto.MetricFamily, command string) float64 {
+	return labelled(mf, "command", command)
+}
+
+// labelled is the value of mf's series with label name=value, -1 for none.
+func labelled(mf *dto.MetricFamily, name, value string) float64 {
 	for _, m := range mf.GetMetric() {
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "command" && l.GetValue() == command {
+			if l.GetName() == name && l.GetValue() == value {
 				return m.GetGauge().GetValue()
 			}
 		}

@@ -7,7 +7,10 @@ import (
 	"os"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"bbvault/internal/backend"
+	"bbvault/internal/backend/location"
 	"bbvault/internal/crypto"
 	"bbvault/internal/maintenance"
 	"bbvault/internal/repo"
@@ -38,7 +41,12 @@ const exitInconsistent = 11
 // interruptedError is the cause of a context cancelled by a signal.
 type interruptedError struct{ sig os.Signal }
 
-func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
+func (e interruptedError) Error() string {
+	if s, ok := e.sig.(syscall.Signal); ok && unix.SignalName(s) != "" {
+		return "interrupted (" + unix.SignalName(s) + ")"
+	}
+	return "interrupted (" + e.sig.String() + ")"
+}
 
 // withCause adds to err why ctx was cancelled (a signal, a lost repository
 // lock, a backup cancelled in Bitbucket) when err does not carry it: work
@@ -101,7 +109,9 @@ func exitCode(err error) int {
 		return exitRepoLocked
 	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, repo.ErrCorrupt), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
-	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace),
+	case errors.Is(err, location.ErrInvalid):
+		return exitUsage
+	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace), errors.Is(err, backend.ErrUnavailable),
 		errors.Is(err, restorer.ErrUnreachable),                        // a restore whose backend gave up
 		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT): // a full restore target too
 		return exitBackend

@@ -41,7 +41,7 @@ func TestWithCause(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(intr)
 	err := withCause(ctx, fmt.Errorf("locked pass: %w", context.Canceled))
-	if exitCode(err) != exitInterrupted || !strings.Contains(err.Error(), "interrupted by terminated") {
+	if exitCode(err) != exitInterrupted || !strings.Contains(err.Error(), "interrupted (SIGTERM)") {
 		t.Errorf("withCause = %v (exit %d)", err, exitCode(err))
 	}
 	if again := withCause(ctx, err); again != err {

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
 	"github.com/spf13/cobra"
 
+	"bbvault/internal/backend"
 	"bbvault/internal/repo"
 )
 
@@ -30,6 +36,9 @@ func runInit(cmd *cobra.Command, g *globals, o initOptions) error {
 	if o.packSizeMiB < repo.MinPackSize>>20 || o.packSizeMiB > repo.MaxPackSize>>20 {
 		return usagef("--pack-size %d: choose between %d and %d MiB", o.packSizeMiB, repo.MinPackSize>>20, repo.MaxPackSize>>20)
 	}
+	if !slices.Contains([]string{"auto", "max", "off"}, o.compression) {
+		return usagef("--compression %q: choose auto, max or off", o.compression)
+	}
 	if err := g.requireRepo(); err != nil {
 		return err
 	}
@@ -42,6 +51,9 @@ func runInit(cmd *cobra.Command, g *globals, o initOptions) error {
 		return err
 	}
 	defer be.Close()
+	if err := refuseForeign(cmd.Context(), be); err != nil {
+		return err
+	}
 	cfg, err := repo.Init(cmd.Context(), be, pw, repo.InitOptions{PackSize: o.packSizeMiB << 20, Compression: o.compression})
 	if err != nil {
 		return err
@@ -51,6 +63,31 @@ func runInit(cmd *cobra.Command, g *globals, o initOptions) error {
 	}
 	g.printf("created repository %s at %s\n", cfg.ID[:8], be.Location())
 	g.printf("keep the password safe: without it the backups cannot be read\n")
+	return nil
+}
+
+// errStopList stops a listing at its first object.
+var errStopList = errors.New("stop")
+
+// refuseForeign refuses a location that holds objects but no repository
+// (a directory in use for something else, a bucket prefix of other data).
+// Over a repository, repo.Init says that one exists.
+func refuseForeign(ctx context.Context, be backend.Backend) error {
+	if _, err := be.Stat(ctx, "config"); err == nil {
+		return nil
+	}
+	var first string
+	err := be.List(ctx, "", func(o backend.ObjectInfo) error {
+		first = o.Name
+		return errStopList
+	})
+	switch {
+	case err != nil && !errors.Is(err, errStopList):
+		return withCode(exitBackend, fmt.Errorf("list %s: %w", be.Location(), err))
+	case first != "":
+		return usagef("%s is not empty (it holds %s) and is not a bbvault repository: choose an empty or new location",
+			be.Location(), first)
+	}
 	return nil
 }
 

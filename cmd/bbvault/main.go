@@ -34,13 +34,14 @@ func run() int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	g := newGlobals(os.Stdout, os.Stderr, os.Getenv)
+	g.setenv = os.Setenv
 	watched := make(chan struct{})
 	go func() { defer close(watched); watchSignals(sigs, cancel, &g.emergency) }()
 	defer func() { signal.Stop(sigs); close(sigs); <-watched }()
 
 	root := newRootCommand(g)
-	err := root.ExecuteContext(ctx)
-	return g.report(err)
+	cmd, err := root.ExecuteContextC(ctx)
+	return g.report(cmd, err)
 }
 
 func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, e *emergencyUnlock) {

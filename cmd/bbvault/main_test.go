@@ -72,10 +72,20 @@ func TestRestoreExitCodeIsTheFirstFailedPart(t *testing.T) {
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	g := newGlobals(&out, &errb, func(k string) string { return env[k] })
+	noConfig := filepath.Join(t.TempDir(), "empty.yaml") // this host's /etc/bbvault/bbvault.yaml stays out
+	if err := os.WriteFile(noConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := newGlobals(&out, &errb, func(k string) string {
+		if v, ok := env[k]; ok || k != "BBVAULT_CONFIG" {
+			return v
+		}
+		return noConfig
+	})
 	root := newRootCommand(g)
 	root.SetArgs(args)
-	code := g.report(root.ExecuteContext(context.Background()))
+	cmd, err := root.ExecuteContextC(context.Background())
+	code := g.report(cmd, err)
 	return out.String(), errb.String(), code
 }
 

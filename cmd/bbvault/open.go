@@ -28,6 +28,9 @@ func (g *globals) openBackend(ctx context.Context, create bool) (backend.Backend
 	if err != nil && !create && backend.IsNotFound(err) {
 		return nil, fmt.Errorf("%w (%w)", repo.ErrNotInitialized, err)
 	}
+	if errors.Is(err, location.ErrInvalid) {
+		return nil, usageError{fmt.Sprintf("repository %s: %v", g.repo, err)}
+	}
 	if err != nil {
 		return nil, withCode(exitBackend, fmt.Errorf("repository %s: %w", g.repo, err))
 	}
@@ -73,6 +76,9 @@ func registerLockWait(f *pflag.FlagSet, d *time.Duration) {
 // command under the returned context: it is cancelled if the lock is lost.
 // The close function releases the lock, then the repository.
 func (g *globals) openLockedRepo(ctx context.Context, spec lockSpec) (context.Context, *repo.Repository, func(), error) {
+	if spec.wait < 0 {
+		return nil, nil, nil, usagef("--lock-wait %s: give how long to wait, e.g. 10m (0 fails at once)", spec.wait)
+	}
 	r, closeRepo, err := g.openRepo(ctx)
 	if err != nil {
 		return nil, nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"bbvault/internal/config"
 	"bbvault/internal/flow"
 	"bbvault/internal/index"
 	"bbvault/internal/maintenance"
@@ -360,4 +361,35 @@ func newLocksJSON(ls []repolock.Status) []lockJSON {
 		out = append(out, e)
 	}
 	return out
+}
+
+// unlockJSON is unlock's output.
+type unlockJSON struct {
+	Unlocked     bool   `json:"unlocked"`
+	URL          string `json:"url"`
+	StateRemoved bool   `json:"state_removed"` // the recorded lock was this one, and its record is gone
+}
+
+// versionJSON is version's output.
+type versionJSON struct {
+	Version  string `json:"version"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"` // GOOS/GOARCH
+}
+
+// configShowJSON is config show's output.
+type configShowJSON struct {
+	ConfigFile string           `json:"config_file"` // "" when no file is read
+	Command    string           `json:"command"`     // "" for the settings every command shares
+	Settings   []config.Setting `json:"settings"`
+}
+
+// configKeyJSON is one key in config keys' output (a list).
+type configKeyJSON struct {
+	Key      string   `json:"key"`
+	Flag     string   `json:"flag"` // "--repo"; "" for settings with no flag
+	Env      []string `json:"env"`
+	Commands []string `json:"commands"`
+	Value    string   `json:"value"`              // what it takes: path, URL, duration, one of ..., secret
+	Supplies string   `json:"supplies,omitempty"` // the environment variable the named file's content supplies
 }

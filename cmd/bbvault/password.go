@@ -17,7 +17,7 @@ func (g *globals) password(confirm bool) ([]byte, error) {
 	if g.passwordFile != "" {
 		b, err := os.ReadFile(g.passwordFile)
 		if err != nil {
-			return nil, fmt.Errorf("read password file: %w", err)
+			return nil, withCode(exitPassword, fmt.Errorf("repository password file: %w", err))
 		}
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) == 0 {
@@ -54,7 +54,7 @@ func askPassword(confirm bool) ([]byte, error) {
 		return nil, fmt.Errorf("read password: %w", err)
 	}
 	if !bytes.Equal(p, again) {
-		return nil, usagef("the two passwords differ")
+		return nil, withCode(exitPassword, errors.New("the two passwords differ: nothing was created; run init again"))
 	}
 	return p, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"bbvault/internal/maintenance"
+	"bbvault/internal/metrics"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
@@ -40,6 +42,9 @@ func (p *policyFlags) policy(f *pflag.FlagSet) (maintenance.Policy, maintenance.
 		if fl := f.Lookup(name); fl.Changed && fl.Value.String() == "0" {
 			return pol, maintenance.GroupBy{}, usagef("--%s 0 would keep nothing: give a count of at least 1 (or --keep-all)", name)
 		}
+	}
+	if p.all && (pol.Last+pol.Daily+pol.Weekly+pol.Monthly+pol.Yearly > 0 || p.within != "") {
+		return pol, maintenance.GroupBy{}, usagef("--keep-all keeps every snapshot, so the other --keep rules would do nothing: give --keep-all alone, or drop it")
 	}
 	if p.within != "" {
 		span, err := maintenance.ParseSpan(p.within)
@@ -78,6 +83,7 @@ type pruneOptions struct {
 	maxUnused string
 	dryRun    bool
 	lockWait  time.Duration
+	job       jobFlags
 }
 
 func newPruneCommand(g *globals) *cobra.Command {
@@ -101,18 +107,23 @@ finishes the job. --dry-run shows what would go and how much space that frees.`,
   bbvault prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
   bbvault prune --keep-within 30d --max-unused 0%`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runPrune(cmd, g, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.runJob(cmd, &o.job, func(ctx context.Context, rep *jobReport) error {
+				return runPrune(ctx, cmd.Flags(), g, o, rep)
+			})
+		},
 	}
 	f := cmd.Flags()
 	o.policy.register(f)
 	f.StringVar(&o.maxUnused, "max-unused", "5%", "repack partly used packs until at most this share of the repository is unused (0% repacks all; unlimited never)")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "only say what would be removed and how much space it frees")
 	registerLockWait(f, &o.lockWait)
+	o.job.register(f)
 	return cmd
 }
 
-func runPrune(cmd *cobra.Command, g *globals, o pruneOptions) error {
-	pol, by, err := o.policy.policy(cmd.Flags())
+func runPrune(ctx context.Context, flags *pflag.FlagSet, g *globals, o pruneOptions, rep *jobReport) error {
+	pol, by, err := o.policy.policy(flags)
 	if err != nil {
 		return err
 	}
@@ -120,7 +131,7 @@ func runPrune(cmd *cobra.Command, g *globals, o pruneOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, r, release, err := g.openLockedRepo(cmd.Context(), lockSpec{exclusive: true, command: "prune", wait: o.lockWait})
+	ctx, r, release, err := g.openLockedRepo(ctx, lockSpec{exclusive: true, command: "prune", wait: o.lockWait})
 	if err != nil {
 		return err
 	}
@@ -137,6 +148,7 @@ func runPrune(cmd *cobra.Command, g *globals, o pruneOptions) error {
 	if err != nil {
 		return lockLost(ctx, err)
 	}
+	rep.figures = &metrics.Figures{BytesFreed: res.BytesFreed, SnapshotsKept: int64(res.SnapshotsKept)}
 	return printPrune(g, res, time.Since(start))
 }
 
@@ -148,7 +160,7 @@ func printPrune(g *globals, res *maintenance.PruneResult, took time.Duration) er
 	if res.DryRun {
 		removed, freed = "would remove", "would free about"
 	}
-	g.printf("%s %d snapshots, keeping %d\n", removed, len(res.SnapshotsRemoved), res.SnapshotsKept)
+	g.printf("%s %s, keeping %d\n", removed, progress.Count(len(res.SnapshotsRemoved), "snapshot"), res.SnapshotsKept)
 	for _, it := range res.SnapshotsRemoved {
 		g.printf("  %s  %s  %s\n", shortID(it.ID), it.Time.Local().Format("2006-01-02 15:04:05"), it.Host)
 	}
@@ -161,7 +173,8 @@ func printPrune(g *globals, res *maintenance.PruneResult, took time.Duration) er
 	g.printf("packs: %d unused, %d left by interrupted runs, %d partly used to repack\n",
 		res.PacksDeleted, res.UnreferencedPacks, res.PacksRepacked)
 	if res.MissingPacks > 0 {
-		g.printf("%d packs listed in the index are missing; no kept snapshot uses them, so they are dropped from the index\n", res.MissingPacks)
+		g.printf("%s listed in the index missing; no kept snapshot uses them, so they are dropped from the index\n",
+			progress.Count(res.MissingPacks, "pack"))
 	}
 	g.printf("%s %s of %s; %s unused left in partly used packs\n", freed,
 		progress.Bytes(res.BytesFreed), progress.Bytes(res.BytesBefore), progress.Bytes(res.UnusedBytesLeft))

@@ -19,6 +19,7 @@ type repairOptions struct {
 	forget   bool
 	allPacks bool
 	lockWait time.Duration
+	job      jobFlags
 }
 
 func (o *repairOptions) register(f *pflag.FlagSet, forget, allPacks bool) {
@@ -30,6 +31,7 @@ func (o *repairOptions) register(f *pflag.FlagSet, forget, allPacks bool) {
 		f.BoolVar(&o.allPacks, "read-all-packs", false, "read the header of every pack, not only of those no intact index object lists")
 	}
 	registerLockWait(f, &o.lockWait)
+	o.job.register(f)
 }
 
 func (o repairOptions) maintenance(g *globals) maintenance.RepairOptions {
@@ -65,7 +67,7 @@ deal with (a manifest that cannot be read: forget it, or run repair --forget).`,
   bbvault check --read-data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRepair(cmd.Context(), g, o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
+			return runRepair(cmd, g, &o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
 				return maintenance.Repair(ctx, r, o.maintenance(g))
 			})
 		},
@@ -87,7 +89,7 @@ objects are written before any is deleted. --read-all-packs reads every pack's h
 not only those no intact index object lists with their size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRepair(cmd.Context(), g, o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
+			return runRepair(cmd, g, &o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
 				ir, err := maintenance.RepairIndex(ctx, r, o.maintenance(g))
 				return &maintenance.RepairResult{DryRun: o.dryRun, Index: ir}, err
 			})
@@ -104,7 +106,7 @@ func newRepairPacksCommand(g *globals) *cobra.Command {
 		Short: "Copy the intact blobs of damaged packs into new packs and retire the damaged ones",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRepair(cmd.Context(), g, o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
+			return runRepair(cmd, g, &o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
 				pr, err := maintenance.RepairPacks(ctx, r, o.maintenance(g))
 				return &maintenance.RepairResult{DryRun: o.dryRun, Packs: pr}, err
 			})
@@ -121,7 +123,7 @@ func newRepairSnapshotsCommand(g *globals) *cobra.Command {
 		Short: "Rewrite snapshots that use lost data into new snapshots without it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRepair(cmd.Context(), g, o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
+			return runRepair(cmd, g, &o, func(ctx context.Context, r *repo.Repository) (*maintenance.RepairResult, error) {
 				sr, err := maintenance.RepairSnapshots(ctx, r, o.maintenance(g))
 				return &maintenance.RepairResult{DryRun: o.dryRun, Snapshots: sr}, err
 			})
@@ -131,9 +133,16 @@ func newRepairSnapshotsCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// runRepair takes the lock (exclusive; shared for a dry run), runs the
+// runRepair runs a repair as a job: its metrics and notification report
+// the outcome, as those of check and prune do.
+func runRepair(cmd *cobra.Command, g *globals, o *repairOptions,
+	run func(context.Context, *repo.Repository) (*maintenance.RepairResult, error)) error {
+	return g.runJob(cmd, &o.job, func(ctx context.Context, _ *jobReport) error { return repair(ctx, g, *o, run) })
+}
+
+// repair takes the lock (exclusive; shared for a dry run), runs the
 // repair, prints what it did and turns damage left into exit code 9.
-func runRepair(ctx context.Context, g *globals, o repairOptions,
+func repair(ctx context.Context, g *globals, o repairOptions,
 	run func(context.Context, *repo.Repository) (*maintenance.RepairResult, error)) error {
 	ctx, r, release, err := g.openLockedRepo(ctx, lockSpec{exclusive: !o.dryRun, command: "repair", wait: o.lockWait})
 	if err != nil {

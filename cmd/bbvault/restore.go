@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"bbvault/internal/blob"
 	"bbvault/internal/flow"
 	"bbvault/internal/fsmeta"
+	"bbvault/internal/metrics"
 	"bbvault/internal/progress"
+	"bbvault/internal/repo"
+	"bbvault/internal/treewalk"
 )
 
 type restoreOptions struct {
@@ -23,6 +30,7 @@ type restoreOptions struct {
 	lockWait time.Duration
 	db       dbRestoreFlags
 	newEnv   newEnvFlags
+	job      jobFlags
 }
 
 func newRestoreCommand(g *globals) *cobra.Command {
@@ -48,11 +56,15 @@ rewritten to --target. Cluster settings (hazelcast.network.*, hazelcast.group.*)
 listed; --strip-cluster-settings comments them out. The restore prints what it changed
 and what the snapshot recorded of the original home, database and Bitbucket.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runRestore(cmd.Context(), g, args[0], o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.runJob(cmd, &o.job, func(ctx context.Context, rep *jobReport) error {
+				return runRestore(ctx, g, args[0], o, rep)
+			})
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.target, "target", "", "directory to restore the home into (must not exist or be empty)")
-	f.StringArrayVar(&o.include, "include", nil, "restore only this path and what is below it (repeatable), e.g. shared/data/repositories/42")
+	f.StringArrayVar(&o.include, "include", nil, "restore only this path and what is below it (repeatable; it must be in the snapshot), e.g. shared/data/repositories/42")
 	f.StringVar(&o.owner, "owner", "", "give every file to USER[:GROUP] (the Bitbucket OS user on a new host)")
 	f.BoolVar(&o.numeric, "numeric-owner", false, "restore owners by numeric uid/gid, ignoring names")
 	f.IntVar(&o.workers, "workers", 4, "files written at once")
@@ -61,10 +73,11 @@ and what the snapshot recorded of the original home, database and Bitbucket.`,
 	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
 	o.newEnv.register(f)
+	o.job.register(f)
 	return cmd
 }
 
-func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) error {
+func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions, rep *jobReport) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -81,6 +94,10 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if err != nil {
 		return err
 	}
+	rep.snapshot = m.ID
+	if err := checkIncludes(ctx, r, m, o.include); err != nil {
+		return err
+	}
 	if err := o.nodeTargets(m, &opts); err != nil {
 		return err
 	}
@@ -88,6 +105,7 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if res == nil {
 		return lockLost(ctx, classifyFlowError(err))
 	}
+	reportRestore(rep, res)
 	perr := printRestore(g, res)
 	if err != nil {
 		return lockLost(ctx, withCode(restoreExitCode(res), err))
@@ -104,8 +122,69 @@ func (o restoreOptions) validate() error {
 		return usagef("--db-only needs --db-target DSN or --db-restore-cmd")
 	case !o.dbOnly && o.target == "":
 		return usagef("--target DIR is required (or --db-only with --db-target)")
+	case o.workers < 1:
+		return usagef("--workers %d: give at least 1", o.workers)
+	case o.db.jobs < 1:
+		return usagef("--db-jobs %d: give at least 1", o.db.jobs)
 	}
 	return o.newEnv.validate(o.dbOnly, o.db.target)
+}
+
+// checkIncludes refuses --include paths the snapshot does not hold, before
+// anything is written: a restore of nothing is a mistake, not a success.
+func checkIncludes(ctx context.Context, r *repo.Repository, m *repo.Manifest, include []string) error {
+	if len(include) > 0 && m.Tree == nil {
+		return usagef("--include: snapshot %s holds no home directory", m.ShortID())
+	}
+	for _, inc := range include {
+		p := strings.Trim(path.Clean("/"+inc), "/")
+		ok, err := hasPath(ctx, r, *m.Tree, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return usagef("--include %s: snapshot %s has no such path (`bbvault ls %s %s` lists what it has)",
+				inc, m.ShortID(), m.ShortID(), path.Dir(p))
+		}
+	}
+	return nil
+}
+
+// hasPath reports whether the tree at root holds p ("" is root itself).
+func hasPath(ctx context.Context, r *repo.Repository, root blob.ID, p string) (bool, error) {
+	if p == "" {
+		return true, nil
+	}
+	dir, base := path.Split(p)
+	id, err := treewalk.Find(ctx, r, root, dir)
+	if errors.Is(err, treewalk.ErrNoDir) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	t, err := r.LoadTree(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	_, ok := t.Lookup(base)
+	return ok, nil
+}
+
+// reportRestore fills the job report: what was read and restored, the
+// time each part took, the files that could not be restored.
+func reportRestore(rep *jobReport, res *flow.RestoreResult) {
+	rep.figures, rep.phases = &metrics.Figures{}, map[string]time.Duration{}
+	if h := res.Home; h != nil {
+		rep.figures.Files, rep.figures.BytesRead = h.Stats.Files+h.Stats.Hardlinks, h.Stats.Bytes
+		rep.phases["home"] = h.Duration
+		if n := len(h.Stats.Failed); n > 0 {
+			rep.errors = map[string]int{"unrestored_file": n}
+		}
+	}
+	if d := res.Database; d != nil {
+		rep.figures.BytesRead += d.Bytes
+		rep.phases["database"] = d.Duration
+	}
 }
 
 // flowOptions turns the flags into what the restore flow needs.
@@ -158,8 +237,8 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 		}
 	}
 	if d := res.Database; d != nil && d.Err == nil {
-		g.printf("database: %s restored, %d tables, %d rows, %s of dump in %s\n", d.Database, d.Tables, d.Rows,
-			progress.Bytes(d.Bytes), d.Duration.Round(time.Millisecond))
+		g.printf("database: %s restored, %s, %s, %s of dump in %s\n", d.Database, progress.Count(d.Tables, "table"),
+			progress.Count(d.Rows, "row"), progress.Bytes(d.Bytes), d.Duration.Round(time.Millisecond))
 	}
 	printNewEnv(g, res)
 	if res.Err() == nil {
@@ -170,7 +249,7 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 
 func printHomeRestored(g *globals, what string, h *flow.HomeResult) {
 	st := h.Stats
-	g.printf("%s: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s in %s\n",
-		what, st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), h.Dir,
-		h.Duration.Round(time.Millisecond))
+	g.printf("%s: %s (%d of them hard links), %s, %s, %s into %s in %s\n", what,
+		progress.Count(st.Files+st.Hardlinks, "file"), st.Hardlinks, progress.Count(st.Dirs, "directory"),
+		progress.Count(st.Symlinks, "symlink"), progress.Bytes(st.Bytes), h.Dir, h.Duration.Round(time.Millisecond))
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"os"
+	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"bbvault/internal/flow"
 	"bbvault/internal/fssnap"
 	"bbvault/internal/homewalk"
+	"bbvault/internal/metrics"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
@@ -32,14 +32,16 @@ type snapshotOptions struct {
 	fs           fsFlags
 	zeroDowntime bool
 	dbUnlockAt   string
+	job          jobFlags
 }
 
 func newSnapshotCommand(g *globals) *cobra.Command {
 	var o snapshotOptions
 	cmd := &cobra.Command{
-		Use:   "snapshot --home DIR [--bitbucket-url URL] [--db DSN]",
+		Use:   "snapshot [HOME] [--bitbucket-url URL] [--db DSN]",
 		Short: "Back up the Bitbucket home (and database), holding the lock as briefly as possible",
-		Long: `snapshot backs up the Bitbucket home directory and, with --db, its PostgreSQL database.
+		Long: `snapshot backs up the Bitbucket home directory (HOME, or --home) and, with --db, its
+PostgreSQL database.
 
 With --bitbucket-url it does it consistently: a pass over the live home first, then
 Bitbucket's maintenance lock, a second pass that re-reads only what changed and the start
@@ -55,11 +57,20 @@ then the filesystem's.
 
 Default excludes (Atlassian's): caches/, tmp/, export/, .lock, data/db.*, search/data/,
 plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSnapshot(cmd, g, o) },
+		Example: `  bbvault snapshot /var/atlassian/application-data/bitbucket --bitbucket-url https://bb-node1:7990 --db postgres://bitbucket@db/bitbucket
+  bbvault --config /etc/bbvault/bbvault.yaml snapshot`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.homeArg(cmd, g, args); err != nil {
+				return err
+			}
+			return g.runJob(cmd, &o.job, func(ctx context.Context, rep *jobReport) error {
+				return runSnapshot(ctx, g, o, rep)
+			})
+		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.home, "home", "", "the Bitbucket home directory (env BITBUCKET_HOME)")
+	f.StringVar(&o.home, "home", "", "the Bitbucket home directory, if not given as HOME (env BITBUCKET_HOME)")
 	f.StringArrayVar(&o.excludes, "exclude", nil, "exclude paths matching PATTERN (gitignore-like; repeatable)")
 	f.IntSliceVar(&o.excludeRepos, "exclude-repo", nil, "exclude repository ID (repeatable)")
 	f.BoolVar(&o.includeLogs, "include-logs", false, "also back up log/")
@@ -72,16 +83,30 @@ plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 	o.fs.register(f)
 	f.BoolVar(&o.zeroDowntime, "zero-downtime", false, "no maintenance lock (Bitbucket Data Center 4.8+): the database's snapshot, then the filesystem's; needs --fs-snapshot and --bitbucket-url")
 	f.StringVar(&o.dbUnlockAt, "db-unlock-at", "export", "when the database lets Bitbucket go: export (its snapshot exported; a catalog check then proves no schema change landed before pg_dump's locks) or locks (pg_dump holds its table locks)")
+	o.job.register(f)
 	return cmd
 }
 
-func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
-	ctx := cmd.Context()
-	if o.home == "" {
-		o.home = g.getenv("BITBUCKET_HOME")
+// homeArg takes the home from the argument; --home given on the command
+// line as well must name the same directory.
+func (o *snapshotOptions) homeArg(cmd *cobra.Command, g *globals, args []string) error {
+	if len(args) == 0 {
+		return nil
 	}
+	if fl := cmd.Flags().Lookup("home"); g.cfg.FromCommandLine(fl) && o.home != args[0] {
+		return usagef("the home is given twice, as %s and --home %s: give one", args[0], o.home)
+	}
+	o.home = args[0]
+	return nil
+}
+
+func runSnapshot(ctx context.Context, g *globals, o snapshotOptions, rep *jobReport) error {
 	if o.home == "" {
-		return usagef("--home is required: the Bitbucket home directory (e.g. /var/atlassian/application-data/bitbucket)")
+		return usagef("which home? give it as an argument (bbvault snapshot /var/atlassian/application-data/bitbucket), " +
+			"with --home, in BITBUCKET_HOME or as snapshot.home in the config file")
+	}
+	if o.workers < 1 {
+		return usagef("--read-workers %d: give at least 1", o.workers)
 	}
 	walk := homewalk.Options{Excludes: o.excludes, ExcludeRepos: o.excludeRepos, IncludeLogs: o.includeLogs, Logger: g.log}
 	if _, err := homewalk.NewFilter(walk); err != nil {
@@ -98,6 +123,7 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 	defer closeRepo()
 	res, err := flow.Snapshot(ctx, r, opts)
 	if res != nil {
+		reportSnapshot(rep, res)
 		if perr := printSnapshotResult(g, res); err == nil {
 			err = perr
 		}
@@ -116,7 +142,7 @@ func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.S
 	if err := o.checkModeFlags(g); err != nil {
 		return opts, err
 	}
-	o.bb.fillFromEnv(g.getenv)
+	o.bb.stateDirOrDefault(g.getenv)
 	var err error
 	if o.zeroDowntime {
 		opts.ZeroDowntime, err = o.bb.instance(g)
@@ -206,11 +232,35 @@ func (o *snapshotOptions) checkModeFlags(g *globals) error {
 	if o.fs.provider == "" {
 		return usagef("--zero-downtime needs --fs-snapshot: without the maintenance lock only an atomic snapshot of the volumes holding the home agrees with the database's (btrfs, lvm, zfs or cmd)")
 	}
-	o.bb.fillFromEnv(g.getenv)
 	if o.bb.url == "" {
 		return usagef("--zero-downtime needs --bitbucket-url: bbvault checks that Bitbucket is 4.8 or later (it never locks it)")
 	}
 	return nil
+}
+
+// reportSnapshot fills the job report from a snapshot's result.
+func reportSnapshot(rep *jobReport, res *flow.Result) {
+	m := res.Manifest
+	rep.snapshot, rep.lockWindow = m.ID, time.Duration(m.LockWindowMs)*time.Millisecond
+	rep.phases = snapshotPhases(m.Timings)
+	rep.figures = &metrics.Figures{BytesRead: m.Counts.BytesRead, BytesAdded: res.BytesAdded,
+		BytesStored: res.StoredBytes, Files: m.Counts.Files}
+	if n := len(res.Home.Warnings); n > 0 {
+		rep.errors = map[string]int{"skipped_file": n}
+	}
+}
+
+// snapshotPhases are the phases a snapshot ran, by metric label.
+func snapshotPhases(t repo.Timings) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, ms := range map[string]int64{"pre_lock_pass": t.PreLock, "lock_and_drain": t.LockAndDrain,
+		"locked_pass": t.LockedPass, "database_under_lock": t.DatabaseUnderLock, "database": t.Database,
+		"fs_snapshot": t.FSSnapshot, "frozen_pass": t.FrozenPass, "fs_release": t.FSRelease} {
+		if ms > 0 {
+			out[name] = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return out
 }
 
 // display returns the progress display for stderr, or nil in --json mode.
@@ -218,7 +268,7 @@ func (g *globals) display() *progress.Display {
 	if g.jsonOut && g.verbose == 0 {
 		return nil
 	}
-	return progress.New(g.stderr, term.IsTerminal(int(os.Stderr.Fd())))
+	return progress.New(g.stderr, g.stderrTTY)
 }
 
 func printSnapshotResult(g *globals, res *flow.Result) error {
@@ -227,7 +277,7 @@ func printSnapshotResult(g *globals, res *flow.Result) error {
 	}
 	m := res.Manifest
 	g.printf("snapshot %s saved\n", m.ShortID())
-	g.printf("  home:     %d files, %s, %s read, %d unchanged\n", m.Counts.Files,
+	g.printf("  home:     %s, %s, %s read, %d unchanged\n", progress.Count(m.Counts.Files, "file"),
 		progress.Bytes(m.Counts.Bytes), progress.Bytes(m.Counts.BytesRead), m.Counts.FilesUnchanged)
 	if db := flow.DatabaseOf(m); db != nil {
 		g.printf("  database: %s\n", progress.Bytes(db.Size))

@@ -33,8 +33,8 @@ func newSnapshotsCommand(g *globals) *cobra.Command {
 				printSnapshots(g, list)
 			}
 			if err == nil && len(list.Damaged) > 0 {
-				err = withCode(exitIntegrity, fmt.Errorf("%d snapshot manifests cannot be read: "+
-					"`bbvault forget ID` removes one (its data goes at the next prune)", len(list.Damaged)))
+				err = withCode(exitIntegrity, fmt.Errorf("%s cannot be read: "+
+					"`bbvault forget ID` removes one (its data goes at the next prune)", progress.Count(len(list.Damaged), "snapshot manifest")))
 			}
 			return err
 		},
@@ -43,7 +43,7 @@ func newSnapshotsCommand(g *globals) *cobra.Command {
 
 func printSnapshots(g *globals, list repo.SnapshotList) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tHOST\tFILES\tSIZE\tDB\tNEW\tDURATION\tMODE\tLOCK")
+	fmt.Fprintln(tw, "ID\tTIME\tHOST\tHOME\tFILES\tSIZE\tDB\tNEW\tDURATION\tMODE\tLOCK")
 	for _, m := range list.Good {
 		db := "-"
 		if s := flow.DatabaseOf(m); s != nil {
@@ -57,12 +57,12 @@ func printSnapshots(g *globals, list repo.SnapshotList) {
 		if m.Repair != nil {
 			id += " (repaired " + shortID(m.Repair.Of) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", id, m.Time.Local().Format("2006-01-02 15:04:05"),
-			m.Host, m.Counts.Files, progress.Bytes(m.Counts.Bytes), db, progress.Bytes(m.Counts.BytesAdded),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", id, m.Time.Local().Format("2006-01-02 15:04:05"),
+			m.Host, dash(m.Home), m.Counts.Files, progress.Bytes(m.Counts.Bytes), db, progress.Bytes(m.Counts.BytesAdded),
 			(time.Duration(m.Timings.Total) * time.Millisecond).String(), m.GuessMode(), lock)
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "%d snapshots\n", len(list.Good))
+	fmt.Fprintln(g.stdout, progress.Count(len(list.Good), "snapshot"))
 	for _, d := range list.Damaged {
 		fmt.Fprintf(g.stdout, "damaged: %s: the manifest cannot be read (%v)\n", shortID(d.ID), d.Err)
 	}

@@ -17,6 +17,11 @@ var ErrPermission = errors.New("permission denied")
 // ErrNoSpace is returned (wrapped) when the backend is full.
 var ErrNoSpace = errors.New("no space left on the backend")
 
+// ErrUnavailable is returned (wrapped) by the retry wrapper when a call
+// still failed after its last attempt: the storage is unreachable or keeps
+// failing.
+var ErrUnavailable = errors.New("storage unavailable")
+
 // ObjectInfo describes one stored object.
 type ObjectInfo struct {
 	Name    string

@@ -67,7 +67,7 @@ func (c *Client) run(ctx context.Context, cl call) (ambiguous bool, err error) {
 			return ambiguous, err
 		}
 		d := cl.policy.delay(n)
-		c.log.Warn("bitbucket: retrying", "op", cl.op, "attempt", n, "wait", d, "err", err)
+		c.log.Warn("a Bitbucket request failed; retrying", "op", cl.op, "attempt", n, "wait", d, "err", err)
 		if c.sleep(ctx, d) != nil {
 			return ambiguous, err
 		}

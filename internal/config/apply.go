@@ -31,7 +31,7 @@ func (c *Config) Apply(command string, fs *pflag.FlagSet) error {
 		}
 	}
 	var errs []error
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		fl := lookupFlag(fs, k.Flag)
 		if fl == nil || fl.Changed || !merged.Exists(k.Name) {
 			continue
@@ -41,9 +41,19 @@ func (c *Config) Apply(command string, fs *pflag.FlagSet) error {
 			errs = append(errs, errorf("%s (from %s): %v", k.Name, describe(top, k.Name, c.path), err))
 			continue
 		}
-		c.applied[command+"/"+fl.Name] = top.source
+		c.applied[fl] = top.source
 	}
 	return errors.Join(errs...)
+}
+
+// FromCommandLine reports whether fl was given on the command line rather
+// than filled by Apply. A nil Config (no settings loaded) knows only the
+// command line.
+func (c *Config) FromCommandLine(fl *pflag.Flag) bool {
+	if c == nil {
+		return fl != nil && fl.Changed
+	}
+	return fl != nil && fl.Changed && c.applied[fl] == ""
 }
 
 // topmost is the first of layers (highest precedence first) holding name.
@@ -96,7 +106,7 @@ func (c *Config) Env(command string) (map[string]string, error) {
 		return nil, err
 	}
 	out := map[string]string{}
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		if k.Feeds == "" || !file.ko.Exists(k.Name) || c.envSet(k) {
 			continue
 		}
@@ -155,7 +165,7 @@ func Overlay(getenv func(string) string, extra map[string]string) func(string) s
 // Apply. Files that cannot be read are skipped: the command reports them.
 func (c *Config) Secrets(command string, fs *pflag.FlagSet) []string {
 	var out []string
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		switch {
 		case k.Secret:
 			for _, name := range k.Env {
@@ -183,7 +193,7 @@ func (c *Config) effective(command string, k *Key, fs *pflag.FlagSet) string {
 			return v
 		}
 	}
-	for _, name := range fileNames(command, k) {
+	for _, name := range c.t.fileNames(command, k) {
 		if c.file.Exists(name) {
 			return c.file.String(name)
 		}

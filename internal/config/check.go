@@ -13,7 +13,7 @@ import (
 
 // checkFile checks every key of the flattened file and returns all
 // problems at once, in key order.
-func checkFile(all map[string]any) []error {
+func (t *table) checkFile(all map[string]any) []error {
 	names := make([]string, 0, len(all))
 	for name := range all {
 		names = append(names, name)
@@ -21,7 +21,7 @@ func checkFile(all map[string]any) []error {
 	slices.Sort(names)
 	var errs []error
 	for _, name := range names {
-		if err := checkEntry(name, all[name]); err != nil {
+		if err := t.checkEntry(name, all[name]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -29,13 +29,13 @@ func checkFile(all map[string]any) []error {
 }
 
 // checkEntry checks one key as written in the file.
-func checkEntry(name string, v any) error {
-	k, err := resolveFileKey(name)
+func (t *table) checkEntry(name string, v any) error {
+	k, err := t.resolveFileKey(name)
 	if err != nil {
 		return err
 	}
 	if k.Secret {
-		return inlineSecret(name, k.FileKey)
+		return t.inlineSecret(name, k.FileKey)
 	}
 	if _, err := normalize(k, v); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -45,42 +45,77 @@ func checkEntry(name string, v any) error {
 
 // resolveFileKey finds the key a name written in the file stands for:
 // its own name, or a shared key in a command's section ("prune.lock_wait").
-func resolveFileKey(name string) (*Key, error) {
-	if k := lookupKey(name); k != nil {
+func (t *table) resolveFileKey(name string) (*Key, error) {
+	if k := t.lookupKey(name); k != nil {
 		return k, nil
 	}
-	section, rest, _ := strings.Cut(name, ".")
-	if k := lookupKey(rest); k != nil && slices.Contains(commandNames, section) {
-		if !k.shared() {
-			return nil, fmt.Errorf("%s: %s is a setting of %s only", name, rest, strings.Join(k.Commands, ", "))
-		}
-		if !k.uses(section) {
-			return nil, fmt.Errorf("%s: %s does not use %s (it is used by %s)", name, section, rest, strings.Join(k.Commands, ", "))
-		}
-		if k.Secret {
-			return nil, inlineSecret(name, section+"."+k.FileKey)
-		}
-		return k, nil
+	section, rest, k := t.splitSection(name)
+	if k == nil {
+		return nil, t.unknownKey(name)
 	}
-	return nil, unknownKey(name)
+	switch {
+	case !t.shared(k):
+		return nil, fmt.Errorf("%s: %s is a setting of %s only", name, rest, strings.Join(k.Commands, ", "))
+	case !t.usedUnder(k, section):
+		return nil, fmt.Errorf("%s: %s does not use %s (it is used by %s)", name, section, rest, strings.Join(t.users(k), ", "))
+	case k.Secret:
+		return nil, t.inlineSecret(name, section+"."+k.FileKey)
+	}
+	return k, nil
+}
+
+// splitSection splits name into the longest command it starts with and a
+// key after it, if there are such.
+func (t *table) splitSection(name string) (section, rest string, k *Key) {
+	cmds := t.commands()
+	slices.SortFunc(cmds, func(a, b string) int { return len(b) - len(a) })
+	for _, c := range cmds {
+		if after, ok := strings.CutPrefix(name, c+"."); ok {
+			if k := t.lookupKey(after); k != nil {
+				return c, after, k
+			}
+		}
+	}
+	return "", "", nil
+}
+
+// usedUnder reports whether command, or a command under it, uses k.
+func (t *table) usedUnder(k *Key, command string) bool {
+	for _, c := range t.users(k) {
+		if c == command || strings.HasPrefix(c, command+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// users are the commands that use k.
+func (t *table) users(k *Key) []string {
+	var out []string
+	for _, c := range t.commands() {
+		if t.uses(k, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // unknownKey explains a key that is not in the table: a secret written
 // inline, a command's key written outside its section, or a typo.
-func unknownKey(name string) error {
+func (t *table) unknownKey(name string) error {
 	last := name[strings.LastIndex(name, ".")+1:]
 	if looksSecret(last) {
-		return inlineSecret(name, name+"_file")
+		return t.inlineSecret(name, name+"_file")
 	}
-	for i := range keys {
-		if strings.HasSuffix(keys[i].Name, "."+name) && !keys[i].shared() {
-			return fmt.Errorf("unknown key %s: it belongs in a command's section: %s", name, keys[i].Name)
+	for i := range t.keys {
+		if strings.HasSuffix(t.keys[i].Name, "."+name) && !t.shared(&t.keys[i]) {
+			return fmt.Errorf("unknown key %s: it belongs in a command's section: %s", name, t.keys[i].Name)
 		}
 	}
-	if near := nearest(name); near != "" {
+	if near := t.nearest(name); near != "" {
 		return fmt.Errorf("unknown key %s: did you mean %s?", name, near)
 	}
-	return fmt.Errorf("unknown key %s (bbvault config keys lists them all)", name)
+	return fmt.Errorf("unknown key %s (`bbvault config keys` lists them all)", name)
 }
 
 // looksSecret reports whether a key's last part names a secret.
@@ -97,8 +132,8 @@ func looksSecret(last string) bool {
 }
 
 // inlineSecret is the error for a secret written in the file.
-func inlineSecret(name, fileKey string) error {
-	if lookupKey(fileKey) == nil && !strings.Contains(fileKey, ".") {
+func (t *table) inlineSecret(name, fileKey string) error {
+	if t.lookupKey(fileKey) == nil && !strings.Contains(fileKey, ".") {
 		fileKey = name + "_file"
 	}
 	return fmt.Errorf("%s holds a secret, and secrets are never written in the config file: "+

@@ -22,27 +22,46 @@ type cli struct {
 	includeLogs                                          bool
 }
 
-// flags builds a flag set with the names, types and defaults bbvault's
-// snapshot and prune commands use (global flags included).
-func flags(c *cli) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+// flags builds the flag set of command with the names, types and defaults
+// bbvault's commands use (global flags included).
+func flags(command string, c *cli) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(command, pflag.ContinueOnError)
 	fs.StringVarP(&c.repo, "repo", "r", "", "")
 	fs.StringVar(&c.passwordFile, "password-file", "", "")
 	fs.StringVar(&c.cacheDir, "cache-dir", "", "")
 	fs.StringVar(&c.logFormat, "log-format", "text", "")
 	fs.CountVarP(&c.verbose, "verbose", "v", "")
 	fs.BoolP("json", "", false, "")
-	fs.StringVar(&c.home, "home", "", "")
-	fs.StringVar(&c.bbURL, "bitbucket-url", "", "")
-	fs.DurationVar(&c.drain, "drain-timeout", 5*time.Minute, "")
-	fs.DurationVar(&c.lockWait, "lock-wait", 0, "")
-	fs.IntVar(&c.keep, "keep", 0, "")
-	fs.IntVar(&c.keepDaily, "keep-daily", 0, "")
-	fs.StringArrayVar(&c.excludes, "exclude", nil, "")
-	fs.IntSliceVar(&c.excludeRepos, "exclude-repo", nil, "")
-	fs.BoolVar(&c.includeLogs, "include-logs", false, "")
-	fs.StringArrayVar(&c.notifyURLs, "notify-url", nil, "")
+	switch command {
+	case "snapshot":
+		fs.StringVar(&c.home, "home", "", "")
+		fs.StringVar(&c.bbURL, "bitbucket-url", "", "")
+		fs.DurationVar(&c.drain, "drain-timeout", 5*time.Minute, "")
+		fs.StringArrayVar(&c.excludes, "exclude", nil, "")
+		fs.IntSliceVar(&c.excludeRepos, "exclude-repo", nil, "")
+		fs.BoolVar(&c.includeLogs, "include-logs", false, "")
+		fs.String("pg-bin", "", "")
+	case "prune":
+		fs.IntVar(&c.keep, "keep", 0, "")
+		fs.IntVar(&c.keepDaily, "keep-daily", 0, "")
+	case "repair", "repair.snapshots":
+		fs.Bool("forget", false, "")
+		fs.String("webhook-token", "", "")
+	}
+	if command != "init" {
+		fs.DurationVar(&c.lockWait, "lock-wait", 0, "")
+		fs.StringArrayVar(&c.notifyURLs, "notify-url", nil, "")
+	}
 	return fs
+}
+
+// commands are the flags of the commands the tests use.
+func commands() map[string]*pflag.FlagSet {
+	out := map[string]*pflag.FlagSet{}
+	for _, name := range []string{"init", "snapshot", "prune", "check", "repair", "repair.snapshots"} {
+		out[name] = flags(name, &cli{})
+	}
+	return out
 }
 
 // setup writes yaml as the config file and loads it with env.
@@ -61,14 +80,14 @@ func load(t *testing.T, yaml string, env map[string]string) (*Config, error) {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return Load(LoadOptions{Path: path, Getenv: func(k string) string { return env[k] }})
+	return Load(LoadOptions{Path: path, Getenv: func(k string) string { return env[k] }, Commands: commands()})
 }
 
 // parse parses args into a fresh flag set and applies c for command.
 func parse(t *testing.T, c *Config, command string, args ...string) (*cli, *pflag.FlagSet) {
 	t.Helper()
 	var v cli
-	fs := flags(&v)
+	fs := flags(command, &v)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +225,7 @@ func TestShowSourcesAndRedaction(t *testing.T) {
 			t.Errorf("show leaks %s:\n%s", leak, table.String())
 		}
 	}
-	snap, _ := c.Show("snapshot", flags(&cli{}))
+	snap, _ := c.Show("snapshot", flags("snapshot", &cli{}))
 	for _, s := range snap {
 		if s.Key == "bitbucket.url" && s.Value != "https://admin:[redacted]@bb.example.com" {
 			t.Errorf("bitbucket.url shown as %v", s.Value)
@@ -270,7 +289,7 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
 	c := setup(t, "", map[string]string{"BBVAULT_LOG_FORMAT": "xml"})
 	var v cli
-	err := c.Apply("snapshot", flags(&v))
+	err := c.Apply("snapshot", flags("snapshot", &v))
 	if err == nil || !strings.Contains(err.Error(), "BBVAULT_LOG_FORMAT") || !errors.Is(err, ErrInvalid) {
 		t.Errorf("Apply = %v", err)
 	}
@@ -346,7 +365,7 @@ func TestEnvSuppliesFlaglessSettings(t *testing.T) {
 	if getenv("AWS_ACCESS_KEY_ID") != "FROMENV" || getenv("AWS_SECRET_ACCESS_KEY") != "wJalrXUtnFEMI" {
 		t.Error("Overlay does not put the environment first")
 	}
-	if s := c.Secrets("snapshot", flags(&cli{})); !contains(s, "wJalrXUtnFEMI") {
+	if s := c.Secrets("snapshot", flags("snapshot", &cli{})); !contains(s, "wJalrXUtnFEMI") {
 		t.Errorf("Secrets misses the S3 secret: %d values", len(s))
 	}
 	if err := os.Remove(secret); err != nil {
@@ -366,12 +385,37 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestUnmappedFindsFlagsWithoutKeys(t *testing.T) {
-	fs := flags(&cli{})
-	fs.Bool("brand-new", false, "")
-	got := Unmapped("snapshot", fs)
-	if strings.Join(got, ",") != "brand-new,keep,keep-daily" {
-		t.Errorf("Unmapped(snapshot) = %v: want the new flag and prune's flags (not snapshot's)", got)
+// A flag no key of the table covers is a key in its command's section, and
+// nested commands inherit shared keys from their parent's section.
+func TestFlagsWithoutKeysGetKeysOfTheirOwn(t *testing.T) {
+	c := setup(t, "lock_wait: 1m\nrepair:\n  lock_wait: 1h\n  forget: true\n  snapshots:\n    forget: false\n", nil)
+	for _, tc := range []struct {
+		command, forget string
+		lockWait        time.Duration
+	}{{"repair", "true", time.Hour}, {"repair.snapshots", "false", time.Hour}, {"prune", "", time.Minute}} {
+		v, fs := parse(t, c, tc.command)
+		if fl := fs.Lookup("forget"); fl != nil && fl.Value.String() != tc.forget {
+			t.Errorf("%s --forget = %s, want %s", tc.command, fl.Value, tc.forget)
+		}
+		if v.lockWait != tc.lockWait {
+			t.Errorf("%s --lock-wait = %v, want %v", tc.command, v.lockWait, tc.lockWait)
+		}
+	}
+	if _, err := load(t, "prune:\n  forget: true\n", nil); err == nil || !strings.Contains(err.Error(), "unknown key prune.forget") {
+		t.Errorf("a derived key in another command's section: %v", err)
+	}
+	got := c.Unmapped("repair", flags("repair", &cli{}))
+	if strings.Join(got, ",") != "webhook-token" {
+		t.Errorf("Unmapped(repair) = %v: want the flag that looks like a secret", got)
+	}
+	var derived []string
+	for _, k := range c.Keys() {
+		if k.Derived {
+			derived = append(derived, k.Name)
+		}
+	}
+	if strings.Join(derived, ",") != "repair.forget,repair.snapshots.forget" {
+		t.Errorf("derived keys %v", derived)
 	}
 }
 
@@ -382,11 +426,14 @@ func TestKeyTableIsConsistent(t *testing.T) {
 			t.Errorf("key %s twice", k.Name)
 		}
 		seen[k.Name] = true
-		if k.Secret && (k.Flag != "" || lookupKey(k.FileKey) == nil) {
+		if k.Secret && (k.Flag != "" || defaultTable.lookupKey(k.FileKey) == nil) {
 			t.Errorf("secret %s: a flag, or no file key %q", k.Name, k.FileKey)
 		}
 		if k.Flag == "" && k.Feeds == "" && !k.Secret {
 			t.Errorf("%s fills nothing", k.Name)
+		}
+		if k.Commands != nil && (len(k.Commands) != 1 || !strings.HasPrefix(k.Name, k.Commands[0]+".")) {
+			t.Errorf("%s: a key that names its commands must be in the section of its one command, not %v", k.Name, k.Commands)
 		}
 	}
 }

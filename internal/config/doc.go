@@ -1,8 +1,12 @@
 // Package config owns bbvault's settings outside the command line: the
 // YAML config file, the environment variables, and how they fill the flags
 // a command was not given. Precedence is flags > environment > file >
-// defaults; every key of the file is listed in one table (keys.go) with the
-// flag and environment variables it stands for and the commands that use it.
+// defaults; the keys of the file are listed in one table (keys.go) with the
+// flag and environment variables each stands for. Which commands use a key
+// follows from the commands' flags (LoadOptions.Commands): a shared key is
+// used by every command that has its flag, and a flag the table does not
+// name is a key of its own in its command's section, so a new flag needs no
+// change here.
 //
 // The file never holds a secret: passwords and tokens are referenced as
 // files (password_file, bitbucket.password_file, s3.secret_access_key_file),

@@ -1,11 +1,6 @@
 package config
 
-import (
-	"slices"
-	"strings"
-
-	"github.com/spf13/pflag"
-)
+import "slices"
 
 // Kind is the type of a key's value, checked when the file is read.
 type Kind int
@@ -25,12 +20,18 @@ const (
 // Key is one setting: its name in the file, the flag and environment
 // variables it stands for, and the commands that use it.
 type Key struct {
-	Name     string   // in the file, sections joined by dots: "bitbucket.url"
-	Flag     string   // the flag it fills; "" for settings with no flag
-	Env      []string // environment variables that fill it; the first one set wins
-	Commands []string // commands that use it; nil means every command
-	Kind     Kind
-	Choices  []string // allowed values, when the set is closed
+	Name string   // in the file, sections joined by dots: "bitbucket.url"
+	Flag string   // the flag it fills; "" for settings with no flag
+	Env  []string // environment variables that fill it; the first one set wins
+	// Commands that use it, for a key in a command's section ("prune.keep":
+	// prune) and for keys derived from a command's flags. Otherwise the
+	// commands that have Flag (or With) use it; with neither, every command.
+	Commands []string
+	// With is, for a key with no flag, the flag whose commands use it
+	// (bitbucket.token_file: the commands that have --bitbucket-url).
+	With    string
+	Kind    Kind
+	Choices []string // allowed values, when the set is closed
 
 	// Feeds is the environment variable a key with no flag supplies to the
 	// command (see Config.Env): the value itself, or with ReadFile the
@@ -47,31 +48,28 @@ type Key struct {
 	Redact bool
 	// SecretFile keys name a file whose content is a secret (see Secrets).
 	SecretFile bool
+	// Derived keys are not in the table: a command's flag the table does not
+	// cover is its own key in the command's section ("drill.scratch_dir").
+	Derived bool
 }
 
-// Commands that run as scheduled jobs and report metrics and notifications.
-var jobCommands = []string{"snapshot", "check", "prune", "restore", "drill"}
-
-// Commands that take a repository lock and so have --lock-wait.
-var lockCommands = []string{"snapshot", "restore", "check", "prune", "forget", "repair", "drill"}
-
-// Commands that talk to Bitbucket's maintenance API.
-var bitbucketCommands = []string{"snapshot", "unlock"}
-
-// commandNames are the commands whose section may override a shared key.
-var commandNames = []string{"init", "snapshot", "snapshots", "ls", "restore", "unlock", "forget",
-	"prune", "check", "repair", "unlock-repo", "index", "drill"}
+// Flags whose commands use the keys without a flag of their own.
+const (
+	withBitbucket = "bitbucket-url" // the commands that talk to Bitbucket
+	withPostgres  = "pg-bin"        // the commands that run PostgreSQL's programs
+)
 
 // keys is every setting the file can hold, and the secrets only the
-// environment can.
+// environment can. Keys in a command's section name their command; the
+// others are used by the commands that have their flag.
 var keys = []Key{
 	{Name: "repository", Flag: "repo", Env: []string{"BBVAULT_REPOSITORY"}, Kind: URL},
 	{Name: "password_file", SecretFile: true, Flag: "password-file", Env: []string{"BBVAULT_PASSWORD_FILE"}, Kind: Path},
 	{Name: "password", Env: []string{"BBVAULT_PASSWORD"}, Secret: true, FileKey: "password_file"},
 	{Name: "cache_dir", Flag: "cache-dir", Env: []string{"BBVAULT_CACHE_DIR"}, Kind: Path},
-	{Name: "state_dir", Flag: "state-dir", Env: []string{"BBVAULT_STATE_DIR"}, Kind: Path, Commands: bitbucketCommands},
-	{Name: "lock_wait", Flag: "lock-wait", Kind: Duration, Commands: lockCommands},
-	{Name: "log.format", Flag: "log-format", Env: []string{"BBVAULT_LOG_FORMAT"}, Choices: []string{"text", "json"}},
+	{Name: "state_dir", Flag: "state-dir", Env: []string{"BBVAULT_STATE_DIR"}, Kind: Path},
+	{Name: "lock_wait", Flag: "lock-wait", Kind: Duration},
+	{Name: "log.format", Flag: "log-format", Env: []string{"BBVAULT_LOG_FORMAT"}, Choices: []string{"auto", "text", "json"}},
 	{Name: "log.verbose", Flag: "verbose", Kind: Int},
 
 	{Name: "s3.endpoint", Feeds: "AWS_ENDPOINT_URL", Env: []string{"AWS_ENDPOINT_URL"}, Kind: URL},
@@ -82,32 +80,30 @@ var keys = []Key{
 	{Name: "s3.session_token_file", SecretFile: true, Feeds: "AWS_SESSION_TOKEN", ReadFile: true, Kind: Path},
 	{Name: "s3.session_token", Env: []string{"AWS_SESSION_TOKEN"}, Secret: true, FileKey: "s3.session_token_file"},
 
-	{Name: "bitbucket.url", Flag: "bitbucket-url", Env: []string{"BITBUCKET_URL"}, Kind: URL, Commands: bitbucketCommands},
-	{Name: "bitbucket.user", Flag: "bitbucket-user", Env: []string{"BITBUCKET_USER"}, Commands: bitbucketCommands},
+	{Name: "bitbucket.url", Flag: "bitbucket-url", Env: []string{"BITBUCKET_URL"}, Kind: URL},
+	{Name: "bitbucket.user", Flag: "bitbucket-user", Env: []string{"BITBUCKET_USER"}},
 	{Name: "bitbucket.password_file", SecretFile: true, Flag: "bitbucket-password-file", Env: []string{"BITBUCKET_PASSWORD_FILE"},
-		Kind: Path, Commands: bitbucketCommands},
+		Kind: Path},
 	{Name: "bitbucket.password", Env: []string{"BITBUCKET_PASSWORD"}, Secret: true, FileKey: "bitbucket.password_file",
-		Commands: bitbucketCommands},
-	{Name: "bitbucket.token_file", SecretFile: true, Feeds: "BITBUCKET_TOKEN", ReadFile: true, Kind: Path, Commands: bitbucketCommands},
+		With: withBitbucket},
+	{Name: "bitbucket.token_file", SecretFile: true, Feeds: "BITBUCKET_TOKEN", ReadFile: true, Kind: Path, With: withBitbucket},
 	{Name: "bitbucket.token", Env: []string{"BITBUCKET_TOKEN"}, Secret: true, FileKey: "bitbucket.token_file",
-		Commands: bitbucketCommands},
-	{Name: "bitbucket.ca", Flag: "bitbucket-ca", Kind: Path, Commands: bitbucketCommands},
-	{Name: "bitbucket.drain_timeout", Flag: "drain-timeout", Kind: Duration, Commands: bitbucketCommands},
+		With: withBitbucket},
+	{Name: "bitbucket.ca", Flag: "bitbucket-ca", Kind: Path},
+	{Name: "bitbucket.drain_timeout", Flag: "drain-timeout", Kind: Duration},
 
-	{Name: "database.dsn", Flag: "db", Kind: URL, Commands: []string{"snapshot"}},
-	{Name: "database.format", Flag: "db-format", Choices: []string{"custom", "plain"}, Commands: []string{"snapshot"}},
-	{Name: "database.pg_bin", Flag: "pg-bin", Kind: Path, Commands: []string{"snapshot", "restore", "drill"}},
-	{Name: "database.pgpass_file", Feeds: "PGPASSFILE", Env: []string{"PGPASSFILE"}, Kind: Path,
-		Commands: []string{"snapshot", "restore", "drill"}},
-	{Name: "database.password", Env: []string{"PGPASSWORD"}, Secret: true, FileKey: "database.pgpass_file",
-		Commands: []string{"snapshot", "restore", "drill"}},
+	{Name: "database.dsn", Flag: "db", Kind: URL},
+	{Name: "database.format", Flag: "db-format", Choices: []string{"custom", "plain"}},
+	{Name: "database.pg_bin", Flag: "pg-bin", Kind: Path},
+	{Name: "database.pgpass_file", Feeds: "PGPASSFILE", Env: []string{"PGPASSFILE"}, Kind: Path, With: withPostgres},
+	{Name: "database.password", Env: []string{"PGPASSWORD"}, Secret: true, FileKey: "database.pgpass_file", With: withPostgres},
 
-	{Name: "metrics.textfile", Flag: "metrics-textfile", Env: []string{"BBVAULT_METRICS_TEXTFILE"}, Kind: Path, Commands: jobCommands},
-	{Name: "metrics.push", Flag: "metrics-push", Env: []string{"BBVAULT_METRICS_PUSH"}, Kind: URL, Commands: jobCommands},
-	{Name: "notify.url", Flag: "notify-url", Env: []string{"BBVAULT_NOTIFY_URL"}, Kind: List, Redact: true, Commands: jobCommands},
-	{Name: "notify.url_file", SecretFile: true, Flag: "notify-url-file", Env: []string{"BBVAULT_NOTIFY_URL_FILE"}, Kind: Path, Commands: jobCommands},
-	{Name: "notify.on", Flag: "notify-on", Env: []string{"BBVAULT_NOTIFY_ON"}, Choices: []string{"failure", "success"}, Commands: jobCommands},
-	{Name: "notify.format", Flag: "notify-format", Env: []string{"BBVAULT_NOTIFY_FORMAT"}, Choices: []string{"json", "slack"}, Commands: jobCommands},
+	{Name: "metrics.textfile", Flag: "metrics-textfile", Env: []string{"BBVAULT_METRICS_TEXTFILE"}, Kind: Path},
+	{Name: "metrics.push", Flag: "metrics-push", Env: []string{"BBVAULT_METRICS_PUSH"}, Kind: URL},
+	{Name: "notify.url", Flag: "notify-url", Env: []string{"BBVAULT_NOTIFY_URL"}, Kind: List, Redact: true},
+	{Name: "notify.url_file", SecretFile: true, Flag: "notify-url-file", Env: []string{"BBVAULT_NOTIFY_URL_FILE"}, Kind: Path},
+	{Name: "notify.on", Flag: "notify-on", Env: []string{"BBVAULT_NOTIFY_ON"}, Choices: []string{"failure", "success"}},
+	{Name: "notify.format", Flag: "notify-format", Env: []string{"BBVAULT_NOTIFY_FORMAT"}, Choices: []string{"json", "slack"}},
 
 	{Name: "init.pack_size", Flag: "pack-size", Kind: Int, Commands: []string{"init"}},
 	{Name: "init.compression", Flag: "compression", Choices: []string{"auto", "max", "off"}, Commands: []string{"init"}},
@@ -151,8 +147,8 @@ var keys = []Key{
 	{Name: "check.read_data_subset", Flag: "read-data-subset", Commands: []string{"check"}},
 }
 
-// NotInFile are the flags deliberately kept out of the file, and why. A
-// test of the CLI can check with Unmapped that every other flag has a key.
+// NotInFile are the flags deliberately kept out of the file, and why. Every
+// other flag has a key: the table's, or one derived from its name.
 var NotInFile = map[string]string{
 	"config":    "it names the file",
 	"json":      "the output format is the calling script's choice, per run",
@@ -166,49 +162,6 @@ var NotInFile = map[string]string{
 	"version":   "cobra's",
 }
 
-// Keys returns the key table (a copy).
+// Keys returns the fixed key table (a copy); Config.Keys adds the keys
+// derived from the commands' flags.
 func Keys() []Key { return slices.Clone(keys) }
-
-// uses reports whether command uses k.
-func (k *Key) uses(command string) bool {
-	return k.Commands == nil || slices.Contains(k.Commands, command)
-}
-
-// shared reports whether k may be overridden in a command's section: keys
-// that are not themselves in a command's section.
-func (k *Key) shared() bool {
-	section, _, found := strings.Cut(k.Name, ".")
-	return !found || !slices.Contains(commandNames, section)
-}
-
-// lookupKey finds a key by its name in the file.
-func lookupKey(name string) *Key {
-	for i := range keys {
-		if keys[i].Name == name {
-			return &keys[i]
-		}
-	}
-	return nil
-}
-
-// keyForFlag finds the key that fills flag for command.
-func keyForFlag(command, flag string) *Key {
-	for i := range keys {
-		if keys[i].Flag == flag && keys[i].uses(command) {
-			return &keys[i]
-		}
-	}
-	return nil
-}
-
-// Unmapped returns the flags of fs that no key fills for command and that
-// NotInFile does not explain: each is a setting the file cannot hold.
-func Unmapped(command string, fs *pflag.FlagSet) []string {
-	var missing []string
-	fs.VisitAll(func(fl *pflag.Flag) {
-		if _, why := NotInFile[fl.Name]; !why && keyForFlag(command, fl.Name) == nil {
-			missing = append(missing, fl.Name)
-		}
-	})
-	return missing
-}

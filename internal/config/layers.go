@@ -36,21 +36,10 @@ func newLayer(source Source, values map[string]any, from map[string]string) (lay
 	return layer{source: source, ko: ko, from: from}, err
 }
 
-// commandKeys are the keys command uses.
-func commandKeys(command string) []*Key {
-	var out []*Key
-	for i := range keys {
-		if keys[i].uses(command) {
-			out = append(out, &keys[i])
-		}
-	}
-	return out
-}
-
 // defaultLayer holds the defaults of the flags in fs.
-func defaultLayer(command string, fs *pflag.FlagSet) (layer, error) {
+func (c *Config) defaultLayer(command string, fs *pflag.FlagSet) (layer, error) {
 	values, from := map[string]any{}, map[string]string{}
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		fl := lookupFlag(fs, k.Flag)
 		if fl == nil {
 			continue
@@ -65,11 +54,11 @@ func defaultLayer(command string, fs *pflag.FlagSet) (layer, error) {
 // overriding the top level.
 func (c *Config) fileLayer(command string) (layer, error) {
 	values, from := map[string]any{}, map[string]string{}
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		if k.Secret {
 			continue
 		}
-		for _, name := range fileNames(command, k) {
+		for _, name := range c.t.fileNames(command, k) {
 			if !c.file.Exists(name) {
 				continue
 			}
@@ -84,20 +73,11 @@ func (c *Config) fileLayer(command string) (layer, error) {
 	return newLayer(FromFile, values, from)
 }
 
-// fileNames are the names k may have in the file for command, the most
-// specific first.
-func fileNames(command string, k *Key) []string {
-	if k.shared() && command != "" {
-		return []string{command + "." + k.Name, k.Name}
-	}
-	return []string{k.Name}
-}
-
 // envLayer holds the values of the environment variables command's keys
 // read. Lists are split at white space.
 func (c *Config) envLayer(command string) (layer, error) {
 	values, from := map[string]any{}, map[string]string{}
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		for _, name := range k.Env {
 			s := c.getenv(name)
 			if s == "" {
@@ -125,8 +105,8 @@ func (c *Config) flagLayer(command string, fs *pflag.FlagSet) (layer, error) {
 		return layer{source: FromFlag, ko: ko, from: from}, nil
 	}
 	p := posflag.ProviderWithFlag(fs, ".", nil, func(fl *pflag.Flag) (string, any) {
-		k := keyForFlag(command, fl.Name)
-		if k == nil || !fl.Changed || c.applied[command+"/"+fl.Name] != "" {
+		k := c.t.keyForFlag(command, fl.Name)
+		if k == nil || !fl.Changed || c.applied[fl] != "" {
 			return "", nil
 		}
 		from[k.Name] = "--" + fl.Name

@@ -10,6 +10,7 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
 )
 
 // DefaultPath is the file read when it exists and neither --config nor
@@ -43,6 +44,13 @@ type LoadOptions struct {
 	Getenv func(string) string
 	// DefaultPath replaces DefaultPath (tests).
 	DefaultPath string
+	// Commands are the flags of every command, by name: the path below the
+	// program's name, joined by dots ("snapshot", "index.rebuild"). They
+	// decide which commands use a key that has a flag, and every flag no
+	// key of the table covers becomes a key in its command's section. Nil
+	// checks the file against the fixed table alone, every key with a flag
+	// counting as used by every command.
+	Commands map[string]*pflag.FlagSet
 }
 
 // Config is the loaded file and the environment, ready to fill a command's
@@ -51,13 +59,14 @@ type Config struct {
 	path    string
 	file    *koanf.Koanf
 	getenv  func(string) string
-	applied map[string]Source // flags set by Apply, by command/flag
+	t       *table
+	applied map[*pflag.Flag]Source // flags set by Apply
 }
 
 // Load reads and checks the config file, if there is one: every key must be
 // known, hold a value of its kind, and no secret may be written inline.
 func Load(opts LoadOptions) (*Config, error) {
-	c := &Config{getenv: opts.Getenv, file: koanf.New("."), applied: map[string]Source{}}
+	c := &Config{getenv: opts.Getenv, file: koanf.New("."), t: newTable(opts.Commands), applied: map[*pflag.Flag]Source{}}
 	if c.getenv == nil {
 		c.getenv = os.Getenv
 	}
@@ -69,7 +78,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err := c.file.Load(file.Provider(path), yaml.Parser()); err != nil {
 		return nil, errorf("config file %s: %v", path, err)
 	}
-	if errs := checkFile(c.file.All()); len(errs) == 1 {
+	if errs := c.t.checkFile(c.file.All()); len(errs) == 1 {
 		return nil, errorf("config file %s: %v", path, errs[0])
 	} else if len(errs) > 1 {
 		return nil, errorf("config file %s has %d problems:\n  %v", path, len(errs), strings.ReplaceAll(errors.Join(errs...).Error(), "\n", "\n  "))
@@ -79,6 +88,27 @@ func Load(opts LoadOptions) (*Config, error) {
 
 // Path returns the file that was read, or "" when there is none.
 func (c *Config) Path() string { return c.path }
+
+// Keys returns every key: the fixed table's and those derived from the
+// commands' flags, each with the commands that use it.
+func (c *Config) Keys() []Key {
+	out := make([]Key, 0, len(c.t.keys))
+	for i := range c.t.keys {
+		k := c.t.keys[i]
+		if c.t.flags != nil {
+			k.Commands = c.t.users(&c.t.keys[i])
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// Unmapped returns the flags of command that no key fills and that
+// NotInFile does not explain (flags whose names look like secrets get no
+// derived key): each is a setting the file cannot hold.
+func (c *Config) Unmapped(command string, fs *pflag.FlagSet) []string {
+	return c.t.unmapped(command, fs)
+}
 
 // resolvePath picks the file: --config, then $BBVAULT_CONFIG (both must
 // exist), then the default path if it exists.

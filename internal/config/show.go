@@ -37,7 +37,7 @@ func (c *Config) Show(command string, fs *pflag.FlagSet) ([]Setting, error) {
 		}
 	}
 	var out []Setting
-	for _, k := range commandKeys(command) {
+	for _, k := range c.t.commandKeys(command) {
 		top := topmost(k.Name, layers...)
 		if k.Secret && top.source == Unset {
 			continue
@@ -66,7 +66,7 @@ func (c *Config) allLayers(command string, fs *pflag.FlagSet) ([]layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	defs, err := defaultLayer(command, fs)
+	defs, err := c.defaultLayer(command, fs)
 	if err != nil {
 		return nil, err
 	}

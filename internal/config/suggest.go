@@ -2,9 +2,9 @@ package config
 
 // nearest returns the known key closest to name by edit distance, if it is
 // close enough to be a typo of it.
-func nearest(name string) string {
+func (t *table) nearest(name string) string {
 	best, bestDist := "", len(name)/3+1
-	for _, cand := range candidates() {
+	for _, cand := range t.candidates() {
 		if d := distance(name, cand); d < bestDist {
 			best, bestDist = cand, d
 		}
@@ -14,21 +14,19 @@ func nearest(name string) string {
 
 // candidates are the names a file may use: every key that is not a secret,
 // and every shared key in the section of each command that uses it.
-func candidates() []string {
+func (t *table) candidates() []string {
 	var names []string
-	for i := range keys {
-		k := &keys[i]
+	for i := range t.keys {
+		k := &t.keys[i]
 		if k.Secret {
 			continue
 		}
 		names = append(names, k.Name)
-		if !k.shared() {
+		if !t.shared(k) {
 			continue
 		}
-		for _, cmd := range commandNames {
-			if k.uses(cmd) {
-				names = append(names, cmd+"."+k.Name)
-			}
+		for _, cmd := range t.users(k) {
+			names = append(names, cmd+"."+k.Name)
 		}
 	}
 	return names

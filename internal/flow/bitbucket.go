@@ -58,13 +58,13 @@ func (b *BitbucketLocker) Check(ctx context.Context) error {
 	}
 	info, err := b.Client.Version(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBitbucket, err)
+		return bitbucketError{err}
 	}
 	b.version = info.Version
 	b.Logger.Info("Bitbucket found", "version", info.Version, "url", b.Client.BaseURL())
 	cr, err := b.Client.CheckCredentials(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBitbucket, err)
+		return bitbucketError{err}
 	}
 	if !cr.Proven {
 		b.Logger.Warn("the Bitbucket credentials could not be proven before the lock; the lock will refuse them if they are wrong",
@@ -96,7 +96,7 @@ func (b *BitbucketLocker) Lock(ctx context.Context) (Session, error) {
 		if bitbucket.IsAlreadyLocked(err) {
 			return nil, fmt.Errorf("%w: Bitbucket is already locked (by another backup or an administrator); if it was a bbvault run that died, `bbvault unlock` releases it: %w", ErrBitbucket, err)
 		}
-		return nil, fmt.Errorf("%w: lock: %w", ErrBitbucket, err)
+		return nil, bitbucketError{err}
 	}
 	s := &bbSession{b: b, token: li.UnlockToken, lockedAt: start, done: make(chan struct{})}
 	s.report = b.Client.NewProgressReporter(li.UnlockToken, time.Second)

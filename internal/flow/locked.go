@@ -130,6 +130,7 @@ func (rn *run) underLock(ctx context.Context, acts []action) (err error) {
 			return lerr
 		}
 		rn.res.Timings.LockAndDrain = rn.since(t0)
+		rn.opts.Logger.Info("Bitbucket locked and drained", "took", time.Duration(rn.res.Timings.LockAndDrain)*time.Millisecond)
 		rn.res.Bitbucket = sess.Info()
 		release = rn.releaser(ctx, sess, sess.LockedAt())
 		var stopWatch func()
@@ -242,6 +243,8 @@ func (rn *run) releaser(ctx context.Context, sess Session, lockedAt time.Time) f
 			rn.res.LockWindow = rn.opts.Now().Sub(lockedAt)
 			if uerr != nil {
 				uerr = fmt.Errorf("UNLOCK FAILED, Bitbucket may still be locked: run `bbvault unlock`: %w", uerr)
+			} else {
+				rn.opts.Logger.Info("Bitbucket unlocked", "lock_window", rn.res.LockWindow.Round(time.Millisecond))
 			}
 			if ferr != nil && !errors.Is(ferr, ErrBitbucket) {
 				ferr = fmt.Errorf("%w: %w", ErrBitbucket, ferr)

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"bbvault/internal/blob"
+	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
 
@@ -106,6 +107,7 @@ func (rn *run) saveDump(ctx context.Context, dump Dump, out *repo.Stream) error 
 	}
 	*out = repo.Stream{Name: DatabaseStream, Size: res.Size, Blobs: res.Blobs, Meta: dump.Meta()}
 	rn.dbDone = rn.opts.Now()
+	rn.opts.Logger.Info("database dump stored", "size", progress.Bytes(res.Size))
 	return nil
 }
 

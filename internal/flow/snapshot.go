@@ -270,11 +270,21 @@ func (rn *run) homePass(ctx context.Context, phase string, walker *homewalk.Walk
 	if err != nil {
 		return nil, st, fmt.Errorf("%s over %s: %w", phase, walker.Root(), err)
 	}
+	rn.opts.Logger.Info(phase+" done", "files", st.Files, "unchanged", st.Unchanged, "read", progress.Bytes(st.BytesRead),
+		"new", progress.Bytes(st.BytesNew), "skipped", len(st.Warnings))
 	rn.estFiles, rn.estBytes = st.Files, st.BytesTotal
 	if e, err := walker.Stat(""); err == nil {
 		rn.root = &repo.RootMeta{Mode: e.Mode, UID: e.UID, GID: e.GID, User: e.User, Group: e.Group, MTime: e.MTime}
 	}
 	return &root, st, nil
+}
+
+// shortParent shows a parent snapshot's ID, or "none".
+func shortParent(id string) string {
+	if id == "" {
+		return "none"
+	}
+	return id[:min(len(id), 8)]
 }
 
 // findParent returns the newest snapshot of the same home on this host.
@@ -316,6 +326,7 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 	if _, err := rn.r.SaveSnapshot(ctx, m); err != nil {
 		return nil, fmt.Errorf("write snapshot manifest: %w", err)
 	}
+	rn.opts.Logger.Info("snapshot manifest written", "snapshot", m.ShortID(), "parent", shortParent(m.Parent))
 	rn.res.Manifest = m
 	return &rn.res, nil
 }

@@ -199,8 +199,11 @@ func TestTextfileRefusesBadInput(t *testing.T) {
 	if err := WriteTextfile(ctx, filepath.Join(dir, "bbvault.txt"), snapshotRun(t0)); err == nil || !strings.Contains(err.Error(), ".prom") {
 		t.Errorf("a name without .prom: %v", err)
 	}
-	if err := WriteTextfile(ctx, filepath.Join(dir, "x.prom"), &Run{Command: "ls", End: t0}); err == nil {
-		t.Error("a command without metrics was accepted")
+	if err := WriteTextfile(ctx, filepath.Join(dir, "x.prom"), &Run{End: t0}); err == nil {
+		t.Error("a run without a command was accepted")
+	}
+	if err := WriteTextfile(ctx, filepath.Join(dir, "x.prom"), &Run{Command: "drill", Start: t0, End: t0}); err != nil {
+		t.Errorf("a job command without figures: %v", err)
 	}
 	garbage := filepath.Join(dir, "g.prom")
 	if err := os.WriteFile(garbage, []byte("this is { not metrics\n"), 0o644); err != nil {

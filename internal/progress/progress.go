@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -72,9 +73,9 @@ func (d *Display) Start(ctx context.Context, phase string, c Counters) (stop fun
 func (d *Display) print(phase string, c Counters, start time.Time, final bool) {
 	files, bytes, tf, tb := c.Snapshot()
 	el := d.now().Sub(start)
-	line := fmt.Sprintf("%s: %d files, %s, %s/s, %s", phase, files, Bytes(bytes), Bytes(rate(bytes, el)), el.Round(time.Second))
+	line := fmt.Sprintf("%s: %s, %s, %s/s, %s", phase, Count(files, "file"), Bytes(bytes), Bytes(rate(bytes, el)), el.Round(time.Second))
 	if tb > 0 && bytes <= tb && files <= tf {
-		line += fmt.Sprintf(" — %.0f%% of %d files, %s", 100*float64(bytes)/float64(tb), tf, Bytes(tb))
+		line += fmt.Sprintf(" — %.0f%% of %s, %s", 100*float64(bytes)/float64(tb), Count(tf, "file"), Bytes(tb))
 		if eta := etaOf(bytes, tb, el); eta > 0 && !final {
 			line += ", ETA " + eta.Round(time.Second).String()
 		}
@@ -115,4 +116,17 @@ func Bytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// Count formats n things of a kind: "1 file", "2 files", "3 directories".
+// noun is the singular; the plural adds "s", or "ies" for a "y" after a
+// consonant.
+func Count[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	if stem, ok := strings.CutSuffix(noun, "y"); ok && stem != "" && !strings.ContainsRune("aeiou", rune(stem[len(stem)-1])) {
+		return fmt.Sprintf("%d %sies", n, stem)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

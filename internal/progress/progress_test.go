@@ -52,3 +52,16 @@ func TestEstimatePassedShowsNoPercentage(t *testing.T) {
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		noun string
+		want string
+	}{{0, "file", "0 files"}, {1, "file", "1 file"}, {2, "snapshot", "2 snapshots"},
+		{1, "directory", "1 directory"}, {3, "directory", "3 directories"}, {2, "key", "2 keys"}} {
+		if got := Count(c.n, c.noun); got != c.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", c.n, c.noun, got, c.want)
+		}
+	}
+}

@@ -54,7 +54,8 @@ func (f Fault) String() string {
 // what; check, prune, restore and repair decide with it.
 func Classify(err error) Fault {
 	switch {
-	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, backend.ErrUnavailable):
 		return Transient
 	case errors.Is(err, ErrBlobNotFound), backend.IsNotFound(err):
 		return Missing

@@ -176,13 +176,16 @@ func Acquire(ctx context.Context, s Store, opts Options) (*Lock, error) {
 	opts = opts.withDefaults()
 	l := &Lock{s: s, be: s.Backend(), opts: opts}
 	deadline := opts.Now().Add(opts.Wait)
-	for {
+	for waited := false; ; waited = true {
 		err := l.tryAcquire(ctx)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, ErrLocked) || !opts.Now().Before(deadline) {
 			return nil, err
+		}
+		if !waited {
+			opts.Logger.Info("waiting for a conflicting repository lock to go", "for_at_most", opts.Wait, "conflict", err)
 		}
 		if err := wait.Sleep(ctx, min(wait.Jitter(retryDelay), deadline.Sub(opts.Now()))); err != nil {
 			return nil, err

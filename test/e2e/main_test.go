@@ -49,7 +49,12 @@ func s3Vault(t *testing.T) *vault {
 
 func newVault(t *testing.T, env map[string]string) *vault {
 	t.Helper()
+	noConfig := filepath.Join(t.TempDir(), "empty.yaml") // this host's /etc/bbvault/bbvault.yaml stays out
+	if err := os.WriteFile(noConfig, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	v := &vault{t: t, bin: testenv.Bbvault(t), env: map[string]string{
+		"BBVAULT_CONFIG":    noConfig,
 		"BBVAULT_PASSWORD":  "pw-" + randomHex(8),
 		"BBVAULT_CACHE_DIR": t.TempDir(), "BBVAULT_STATE_DIR": t.TempDir(),
 		"XDG_CACHE_HOME": t.TempDir(), "XDG_STATE_HOME": t.TempDir(),
@@ -127,15 +132,54 @@ func (v *vault) run(args ...string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
+	return v.ended(result{args: args, stdout: stdout.String(), stderr: stderr.String()}, err)
+}
+
+// ended returns r with the exit code of a command that ended with err
+// (cmd.Run's or cmd.Wait's); an error other than an exit code fails the
+// test.
+func (v *vault) ended(r result, err error) result {
+	v.t.Helper()
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
 		r.code = exit.ExitCode()
 	case err != nil:
-		v.t.Fatalf("run bbvault %s: %v", strings.Join(args, " "), err)
+		v.t.Fatalf("run bbvault %s: %v", strings.Join(r.args, " "), err)
 	}
 	return r
+}
+
+// running is a bbvault command started with start.
+type running struct {
+	v              *vault
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+}
+
+// start starts bbvault with args; wait returns what it did.
+func (v *vault) start(args ...string) *running {
+	v.t.Helper()
+	r := &running{v: v, cmd: exec.Command(v.bin, args...)}
+	r.cmd.Env = v.environ()
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		v.t.Fatalf("start bbvault %s: %v", strings.Join(args, " "), err)
+	}
+	v.t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
+		}
+	})
+	return r
+}
+
+// wait waits for the command to end and returns what it did.
+func (r *running) wait() result {
+	r.v.t.Helper()
+	err := r.cmd.Wait()
+	return r.v.ended(result{args: r.cmd.Args[1:], stdout: r.stdout.String(), stderr: r.stderr.String()}, err)
 }
 
 // ok runs bbvault and fails the test unless it exits 0.

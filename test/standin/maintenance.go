@@ -76,7 +76,7 @@ func (s *Server) lock(*http.Request) reply {
 	if s.maint != nil {
 		return errorReply(http.StatusConflict, "Bitbucket is already locked for maintenance by "+s.maint.owner+".")
 	}
-	s.maint = &maintenance{unlockToken: newToken(), owner: s.opts.User, since: time.Now()}
+	s.maint = &maintenance{unlockToken: newToken(), owner: s.opts.User, since: s.opts.Now()}
 	s.recordLocked(Event{Kind: EventLock})
 	return reply{status: http.StatusAccepted, body: map[string]any{
 		"unlockToken": s.maint.unlockToken,
@@ -90,7 +90,7 @@ func (s *Server) unlock(r *http.Request) reply {
 	if rep, bad := s.checkUnlockTokenLocked(r.URL.Query().Get("token")); bad {
 		return rep
 	}
-	s.windows = append(s.windows, time.Since(s.maint.since))
+	s.windows = append(s.windows, s.opts.Now().Sub(s.maint.since))
 	s.maint = nil
 	s.recordLocked(Event{Kind: EventUnlock})
 	return reply{status: s.opts.UnlockStatus}
@@ -108,7 +108,7 @@ func (s *Server) startBackup(r *http.Request) reply {
 	if t := s.maint.task; t != nil && t.state == TaskRunning {
 		return errorReply(http.StatusConflict, "A backup is already running.")
 	}
-	t := &task{id: newToken()[:12], cancelToken: newToken(), state: TaskRunning, started: time.Now()}
+	t := &task{id: newToken()[:12], cancelToken: newToken(), state: TaskRunning, started: s.opts.Now()}
 	s.maint.task = t
 	s.recordLocked(Event{Kind: EventBackupStart})
 	body := t.json()
@@ -126,7 +126,7 @@ func (s *Server) status(r *http.Request) reply {
 	} else if rep, answered := s.withoutToken(); answered {
 		return rep
 	}
-	db, scm := s.drainLocked(time.Now())
+	db, scm := s.drainLocked(s.opts.Now())
 	st := statusJSON{DBState: db, SCMState: scm}
 	if s.maint != nil && s.maint.task != nil {
 		st.Task = s.maint.task.json()

@@ -64,6 +64,9 @@ type Options struct {
 	Drain DrainFault
 	// Logger receives request and push records; nil discards them.
 	Logger *slog.Logger
+	// Now is the clock the drain times are measured on; nil means
+	// time.Now. Tests of the drain sequence step it by hand.
+	Now func() time.Time
 }
 
 // UnlockedAnswer is an answer of GET /mvc/maintenance without the token.
@@ -122,6 +125,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Git == "" {
 		opts.Git = "git"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, log: opts.Logger, faults: map[Step]*armedFault{}, drain: opts.Drain}
 	if s.log == nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,7 +141,10 @@ func TestAuthentication(t *testing.T) {
 // The backup task: drains, takes progress, completes at 100 and un-latches,
 // or ends by its cancel token; the lock stays until unlocked.
 func TestBackupTask(t *testing.T) {
-	srv := start(t, standin.Options{DBDrainTime: 20 * time.Millisecond, SCMDrainTime: 60 * time.Millisecond})
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := start(t, standin.Options{DBDrainTime: 20 * time.Millisecond, SCMDrainTime: 60 * time.Millisecond, Now: clock})
 	lock := expect(t, srv, request{method: "POST", path: "/mvc/maintenance/lock", auth: basic}, 202)
 	tok := lock["unlockToken"].(string)
 	expect(t, srv, request{method: "POST", path: "/mvc/admin/backups?external=true", auth: basic}, 403)
@@ -156,7 +160,9 @@ func TestBackupTask(t *testing.T) {
 	if st["db-state"] != "DRAINING" || st["scm-state"] != "DRAINING" || st["task"].(map[string]any)["state"] != "RUNNING" {
 		t.Errorf("status right after the start: %v; want both DRAINING and the task RUNNING", st)
 	}
-	time.Sleep(40 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(40 * time.Millisecond) // between the two drain times
+	mu.Unlock()
 	st = expect(t, srv, request{method: "GET", path: "/mvc/maintenance", auth: basic, token: tok}, 200)
 	if st["db-state"] != "DRAINED" || st["scm-state"] != "DRAINING" {
 		t.Errorf("status between the two drain times: %v; want the database drained first", st)

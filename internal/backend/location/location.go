@@ -2,6 +2,7 @@ package location
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,21 @@ import (
 	"bbvault/internal/backend/retry"
 	"bbvault/internal/backend/s3"
 )
+
+// ErrInvalid matches (errors.Is) the errors about a location or its
+// settings that no retry can fix: no bucket, an unknown scheme, a malformed
+// endpoint, half a key pair. The message says what to write instead.
+var ErrInvalid = errors.New("invalid repository location")
+
+// invalidError is an ErrInvalid with its own message.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
 
 // Default numbers of concurrent calls: S3 latency is hidden by parallel
 // requests; a local disk gains little beyond a few writers.
@@ -91,7 +107,7 @@ func open(ctx context.Context, repo string, opts Options, create bool) (backend.
 func split(repo string) (kind, rest string, err error) {
 	switch {
 	case strings.TrimSpace(repo) == "":
-		return "", "", fmt.Errorf("no repository location given: want a directory or s3://bucket/prefix")
+		return "", "", invalidf("no repository location given: want a directory or s3://bucket/prefix")
 	case strings.HasPrefix(repo, "s3://"):
 		return "s3", strings.TrimPrefix(repo, "s3://"), nil
 	case strings.HasPrefix(repo, "s3:"):
@@ -99,14 +115,14 @@ func split(repo string) (kind, rest string, err error) {
 	case strings.HasPrefix(repo, "local:"):
 		return "local", strings.TrimPrefix(repo, "local:"), nil
 	case strings.Contains(repo, "://"):
-		return "", "", fmt.Errorf("repository location %q: unknown scheme; want a directory or s3://bucket/prefix", repo)
+		return "", "", invalidf("repository location %q: unknown scheme; want a directory or s3://bucket/prefix", repo)
 	}
 	return "local", repo, nil
 }
 
 func openLocal(dir string, create bool) (backend.Backend, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("repository location \"local:\" names no directory")
+		return nil, invalidf("repository location \"local:\" names no directory")
 	}
 	if create {
 		return local.Create(dir)
@@ -121,7 +137,8 @@ func openS3(ctx context.Context, rest string, getenv func(string) string, create
 	}
 	b, err := s3.New(cfg)
 	if err != nil {
-		return nil, err
+		// New only checks the settings: no request has been sent.
+		return nil, &invalidError{msg: err.Error()}
 	}
 	if create {
 		if err := b.EnsureBucket(ctx); err != nil {

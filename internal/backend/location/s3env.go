@@ -1,7 +1,6 @@
 package location
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -28,7 +27,7 @@ func s3Config(rest string, getenv func(string) string) (s3.Config, error) {
 	}
 	bucket, prefix, _ := strings.Cut(rest, "/")
 	if bucket == "" {
-		return s3.Config{}, fmt.Errorf("S3 repository location names no bucket: want s3://bucket/optional/prefix")
+		return s3.Config{}, invalidf("S3 repository location names no bucket: want s3://bucket/optional/prefix")
 	}
 	cfg := s3.Config{
 		Endpoint:     host,
@@ -48,11 +47,11 @@ func s3Config(rest string, getenv func(string) string) (s3.Config, error) {
 func parseEndpoint(raw, source string) (host string, secure bool, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", false, fmt.Errorf("%s is not a URL: want http://host:port or https://host:port", source)
+		return "", false, invalidf("%s is not a URL: want http://host:port or https://host:port", source)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
-		return "", false, fmt.Errorf("%s %q: want http://host:port (no TLS) or https://host:port (TLS), without user, path or query",
+		return "", false, invalidf("%s %q: want http://host:port (no TLS) or https://host:port (TLS), without user, path or query",
 			source, u.Redacted())
 	}
 	return u.Host, u.Scheme == "https", nil
@@ -61,9 +60,9 @@ func parseEndpoint(raw, source string) (host string, secure bool, err error) {
 func checkKeys(cfg s3.Config) error {
 	switch {
 	case cfg.AccessKey != "" && cfg.SecretKey == "":
-		return fmt.Errorf("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither to use the AWS credentials file or an IAM role")
+		return invalidf("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither to use the AWS credentials file or an IAM role")
 	case cfg.AccessKey == "" && cfg.SecretKey != "":
-		return fmt.Errorf("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither to use the AWS credentials file or an IAM role")
+		return invalidf("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither to use the AWS credentials file or an IAM role")
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"bbvault/internal/backend"
 )
 
 // Get implements backend.Backend. Opening is retried, and the reader
@@ -48,7 +50,7 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 		if !retryable(r.ctx, err) {
 			r.err = r.b.wrap(err)
 		} else if r.resumes == 0 {
-			r.err = fmt.Errorf("%s: read %s: giving up after %d resumed reads: %w", r.b.Location(), r.name, r.b.opts.Resumes, err)
+			r.err = fmt.Errorf("%s: read %s: %w: giving up after %d resumed reads: %w", r.b.Location(), r.name, backend.ErrUnavailable, r.b.opts.Resumes, err)
 		} else {
 			r.err = r.reopen(err)
 		}

@@ -90,7 +90,7 @@ func (b *Backend) do(ctx context.Context, op, name string, call func() error) er
 		}
 		delay := b.delay(attempt)
 		if attempt >= b.opts.Attempts || time.Since(start)+delay > b.opts.MaxElapsed {
-			return fmt.Errorf("%s: giving up after %d attempts: %w", b.Location(), attempt, err)
+			return fmt.Errorf("%s: %w: giving up after %d attempts: %w", b.Location(), backend.ErrUnavailable, attempt, err)
 		}
 		b.opts.Logger.Warn("backend call failed, retrying", "location", b.Location(), "op", op,
 			"object", name, "attempt", attempt, "delay", delay, "err", err)

@@ -13,6 +13,7 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/homewalk"
+	"bbvault/internal/logs"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
 )
@@ -77,9 +78,7 @@ func Archive(ctx context.Context, r *repo.Repository, w *repo.Writer, opts Optio
 		opts.Progress = &Progress{}
 	}
 	a := &archiver{r: r, w: w, opts: opts, log: opts.Logger, walkers: make(chan struct{}, walkerSlots)}
-	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
-	}
+	a.log = logs.OrDiscard(a.log)
 	a.g, a.gctx = errgroup.WithContext(ctx)
 	a.g.SetLimit(opts.Workers)
 	parent := a.loadParent(ctx, opts.Parent, "")

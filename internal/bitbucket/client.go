@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"bbvault/internal/logs"
 	"bbvault/internal/wait"
 )
 
@@ -112,9 +113,7 @@ func (c *Client) setDefaults() {
 	if c.timeout <= 0 {
 		c.timeout = DefaultRequestTimeout
 	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c.log = logs.OrDiscard(c.log)
 	if c.sleep == nil {
 		c.sleep = wait.Sleep
 	}

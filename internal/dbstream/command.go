@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"bbvault/internal/logs"
 	"bbvault/internal/redact"
 )
 
@@ -125,7 +126,7 @@ func (o *CommandOptions) defaults() {
 	if o.Env == nil {
 		o.Env = CommandEnv(nil)
 	}
-	o.Logger = orDiscard(o.Logger)
+	o.Logger = logs.OrDiscard(o.Logger)
 	if o.Name == "" {
 		o.Name = "command"
 	}

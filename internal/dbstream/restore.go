@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+
+	"bbvault/internal/logs"
 )
 
 // customMagic starts every pg_dump custom-format archive.
@@ -71,7 +73,7 @@ type Summary struct {
 // partial restore, which the error says. Restore waits for r's Read to
 // return, so r should end when ctx is cancelled.
 func Restore(ctx context.Context, opts RestoreOptions, r io.Reader) (Summary, error) {
-	opts.Logger = orDiscard(opts.Logger)
+	opts.Logger = logs.OrDiscard(opts.Logger)
 	ep, err := targetEndpoint(opts.TargetDSN)
 	if err != nil {
 		return Summary{}, err
@@ -106,13 +108,13 @@ func Restore(ctx context.Context, opts RestoreOptions, r io.Reader) (Summary, er
 // missing or holds no relations, and the options suit a dump of format (""
 // when not known). Restore checks all of this again.
 func CheckTarget(ctx context.Context, opts RestoreOptions, format Format) error {
-	opts.Logger = orDiscard(opts.Logger)
+	opts.Logger = logs.OrDiscard(opts.Logger)
 	ep, err := targetEndpoint(opts.TargetDSN)
 	if err != nil {
 		return err
 	}
 	quiet := opts
-	quiet.Logger = orDiscard(nil) // Restore warns about ignored options
+	quiet.Logger = logs.OrDiscard(nil) // Restore warns about ignored options
 	if err := checkRestoreOptions(quiet, format); err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"bbvault/internal/logs"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -59,7 +61,7 @@ func CreateScratch(ctx context.Context, o ScratchOptions) (*Scratch, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scratch{Name: o.Name, DSN: dsn, t: &target{ep: ep, name: o.Name, logger: orDiscard(o.Logger)}}
+	s := &Scratch{Name: o.Name, DSN: dsn, t: &target{ep: ep, name: o.Name, logger: logs.OrDiscard(o.Logger)}}
 	conn, err := s.t.maintenance(ctx)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"bbvault/internal/logs"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -58,15 +60,7 @@ func NewSource(opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{ep: ep, tools: newToolFinder(opts.BinDir), logger: orDiscard(opts.Logger)}, nil
-}
-
-// orDiscard returns l, or a logger that drops everything when l is nil.
-func orDiscard(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
+	return &Source{ep: ep, tools: newToolFinder(opts.BinDir), logger: logs.OrDiscard(opts.Logger)}, nil
 }
 
 // Check connects to the database, reads its version, name and encoding, and

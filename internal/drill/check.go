@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"bbvault/internal/logs"
+
 	"golang.org/x/sync/errgroup"
 )
 
@@ -41,9 +43,7 @@ func (o *Options) defaults() {
 	if o.Rand == nil {
 		o.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 }
 
 // Check compares the restored home with the restored database and checks

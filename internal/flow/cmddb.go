@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"bbvault/internal/dbstream"
+	"bbvault/internal/logs"
 	"bbvault/internal/redact"
 )
 
@@ -43,10 +44,7 @@ func (c *CommandDatabase) Check(context.Context) error {
 }
 
 func (c *CommandDatabase) logger() *slog.Logger {
-	if c.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return c.Logger
+	return logs.OrDiscard(c.Logger)
 }
 
 // Start starts the command.

@@ -13,6 +13,7 @@ import (
 	"bbvault/internal/dbstream"
 	"bbvault/internal/drill"
 	"bbvault/internal/fsmeta"
+	"bbvault/internal/logs"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
@@ -131,9 +132,7 @@ func Drill(ctx context.Context, r *repo.Repository, m *repo.Manifest, o DrillOpt
 }
 
 func (o *DrillOptions) defaults() {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -11,6 +11,7 @@ import (
 
 	"bbvault/internal/fssnap"
 	"bbvault/internal/homewalk"
+	"bbvault/internal/logs"
 )
 
 // ErrFSSnapshot wraps failures of a filesystem snapshot: one that cannot be
@@ -52,17 +53,10 @@ func (f *FSSnap) Prepare(ctx context.Context, skip func(rel string) bool) error 
 		return fmt.Errorf("%w: recording its settings for `bbvault unlock`: %w", ErrFSSnapshot, err)
 	}
 	if _, err := plan.Cleanup(ctx); err != nil {
-		logger(f.Options.Logger).Warn("a filesystem snapshot left by a killed run could not be released", "error", err)
+		logs.OrDiscard(f.Options.Logger).Warn("a filesystem snapshot left by a killed run could not be released", "error", err)
 	}
 	f.plan = plan
 	return nil
-}
-
-func logger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }
 
 // Provider is the provider's name.

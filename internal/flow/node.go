@@ -10,6 +10,7 @@ import (
 	"bbvault/internal/archiver"
 	"bbvault/internal/blob"
 	"bbvault/internal/homewalk"
+	"bbvault/internal/logs"
 	"bbvault/internal/mesh"
 	"bbvault/internal/repo"
 )
@@ -34,9 +35,7 @@ type NodeOptions struct {
 // into the repository with a writer of its own, one pass per request. It
 // stops when in ends: a coordinator that dies takes its nodes with it.
 func ServeNode(ctx context.Context, in io.Reader, out io.Writer, opts NodeOptions) error {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = logs.OrDiscard(opts.Logger)
 	return mesh.Serve(ctx, in, out, &nodeHandler{opts: opts})
 }
 

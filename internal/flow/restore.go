@@ -13,6 +13,7 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/fsmeta"
+	"bbvault/internal/logs"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 	"bbvault/internal/restorer"
@@ -131,9 +132,7 @@ type restoreRun struct {
 // whatever happens to the other; the result reports both, and the error
 // joins theirs. The result is nil only when nothing was started.
 func Restore(ctx context.Context, r *repo.Repository, m *repo.Manifest, opts RestoreOptions) (*RestoreResult, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = logs.OrDiscard(opts.Logger)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

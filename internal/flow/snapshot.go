@@ -13,6 +13,7 @@ import (
 	"bbvault/internal/archiver"
 	"bbvault/internal/blob"
 	"bbvault/internal/homewalk"
+	"bbvault/internal/logs"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
@@ -75,9 +76,7 @@ type Result struct {
 }
 
 func (o *SnapshotOptions) defaults() {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

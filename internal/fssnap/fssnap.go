@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"bbvault/internal/logs"
 )
 
 // The providers.
@@ -65,9 +67,7 @@ type Options struct {
 }
 
 func (o *Options) defaults() error {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 	if o.LVMSize == "" {
 		o.LVMSize = DefaultLVMSize
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+
+	"bbvault/internal/logs"
 )
 
 // Options choose what a snapshot of the home leaves out.
@@ -56,9 +58,7 @@ type Filter struct {
 // it and says what to fix.
 func NewFilter(opts Options) (*Filter, error) {
 	f := &Filter{log: opts.Logger}
-	if f.log == nil {
-		f.log = slog.New(slog.DiscardHandler)
-	}
+	f.log = logs.OrDiscard(f.log)
 	for _, text := range effectiveDefaults(opts.IncludeLogs) {
 		if err := f.add(text); err != nil {
 			return nil, fmt.Errorf("built-in exclude: %w", err)

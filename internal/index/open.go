@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"bbvault/internal/logs"
+
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -108,9 +110,7 @@ func checkOpenArgs(path, repoID string) error {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 	if o.MaxConns < 2 {
 		o.MaxConns = defaultMaxConns
 	}

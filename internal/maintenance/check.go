@@ -11,6 +11,7 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
+	"bbvault/internal/logs"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
 	"bbvault/internal/treewalk"
@@ -92,9 +93,7 @@ func Check(ctx context.Context, r *repo.Repository, opts CheckOptions) (*CheckRe
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = logs.OrDiscard(opts.Logger)
 	c := &checker{r: r, opts: opts, res: &CheckResult{Problems: []Problem{}},
 		bad: map[blob.ID][]int{}, badAt: map[location]bool{}}
 	if opts.ReadData {

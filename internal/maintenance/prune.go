@@ -12,6 +12,7 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
+	"bbvault/internal/logs"
 	"bbvault/internal/repo"
 )
 
@@ -48,9 +49,7 @@ func (o *PruneOptions) defaults() {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 }
 
 // PruneResult is what a prune did (or, dry, would do).

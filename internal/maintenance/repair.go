@@ -10,6 +10,7 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
+	"bbvault/internal/logs"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
 	"bbvault/internal/treewalk"
@@ -36,9 +37,7 @@ func (o *RepairOptions) defaults() {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 }
 
 // RepairResult is what a repair did (or, dry, would do), step by step.

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"bbvault/internal/logs"
 )
 
 // Transport starts bbvault's node mode on a node.
@@ -80,10 +82,7 @@ func (s SSH) Start(ctx context.Context, node Node, args []string) (Conn, error) 
 }
 
 func (s SSH) logger() *slog.Logger {
-	if s.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Logger
+	return logs.OrDiscard(s.Logger)
 }
 
 // argv is the ssh command line: options, destination, remote command. The

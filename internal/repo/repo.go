@@ -16,6 +16,7 @@ import (
 	"bbvault/internal/chunk"
 	"bbvault/internal/crypto"
 	"bbvault/internal/index"
+	"bbvault/internal/logs"
 )
 
 // Repository is an open repository: backend, keys, config and index cache.
@@ -135,9 +136,7 @@ func Open(ctx context.Context, be backend.Backend, password []byte, opts OpenOpt
 	if r.dmg.command == "" {
 		r.dmg.command = "bbvault"
 	}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
-	}
+	r.log = logs.OrDiscard(r.log)
 	if err := r.checkConfigExists(ctx); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bbvault/internal/backend"
+	"bbvault/internal/logs"
 	"bbvault/internal/wait"
 )
 
@@ -144,9 +145,7 @@ func (o Options) withDefaults() Options {
 	if o.pid == 0 {
 		o.pid = os.Getpid()
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 	return o
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"bbvault/internal/blob"
 	"bbvault/internal/fsmeta"
+	"bbvault/internal/logs"
 	"bbvault/internal/repo"
 	"bbvault/internal/tree"
 	"bbvault/internal/treewalk"
@@ -146,9 +147,7 @@ func newRestorer(r *repo.Repository, opts Options) (*restorer, error) {
 	if opts.Progress == nil {
 		opts.Progress = &Progress{}
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = logs.OrDiscard(opts.Logger)
 	if opts.Meta.IDs == nil {
 		opts.Meta.IDs = fsmeta.NewIDs() // one owner-name lookup per name, not per file
 	}

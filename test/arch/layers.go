@@ -5,8 +5,8 @@ package arch
 // never import each other: archiver, restorer and maintenance stand beside
 // each other on the repository, each unaware of the others.
 var Layers = [][]string{
-	// Foundations: IDs, waiting, progress lines, paths of any length.
-	{"internal/blob", "internal/wait", "internal/progress", "internal/redact", "internal/longpath"},
+	// Foundations: IDs, waiting, progress lines, paths of any length, loggers.
+	{"internal/blob", "internal/wait", "internal/progress", "internal/redact", "internal/longpath", "internal/logs"},
 	// Formats and the storage contract.
 	{"internal/chunk", "internal/crypto", "internal/tree", "internal/index", "internal/backend"},
 	// Storage backends and their wrappers; the sources a snapshot reads

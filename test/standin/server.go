@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"bbvault/internal/logs"
+
 	"golang.org/x/sync/errgroup"
 )
 
@@ -130,9 +132,7 @@ func New(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, log: opts.Logger, faults: map[Step]*armedFault{}, drain: opts.Drain}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.log = logs.OrDiscard(s.log)
 	for _, f := range opts.Faults {
 		s.SetFault(f)
 	}

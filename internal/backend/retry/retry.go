@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bbvault/internal/backend"
+	"bbvault/internal/logs"
 	"bbvault/internal/wait"
 )
 
@@ -39,9 +40,7 @@ func (o Options) withDefaults() Options {
 	if o.Resumes <= 0 {
 		o.Resumes = 6
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logs.OrDiscard(o.Logger)
 	return o
 }
 

@@ -17,8 +17,18 @@ const installHint = "run scripts/install-test-deps.sh"
 
 // FindMinIO looks for minio in PATH, then in the GOPATH bin directories and
 // ~/go/bin, where scripts/install-test-deps.sh puts it.
-func FindMinIO() (string, error) {
-	if path, err := exec.LookPath("minio"); err == nil {
+func FindMinIO() (string, error) { return FindGoBinary("minio") }
+
+// Restic18 is the name scripts/install-test-deps.sh gives the restic it
+// builds from source (the release users pick today); Debian's older restic
+// keeps the name restic.
+const Restic18 = "restic-0.18.1"
+
+// FindGoBinary looks for a program built with `go install` (by
+// scripts/install-test-deps.sh): in PATH, then in the GOPATH bin
+// directories and ~/go/bin.
+func FindGoBinary(name string) (string, error) {
+	if path, err := exec.LookPath(name); err == nil {
 		return path, nil
 	}
 	var dirs []string
@@ -31,11 +41,11 @@ func FindMinIO() (string, error) {
 		dirs = append(dirs, filepath.Join(home, "go", "bin"))
 	}
 	for _, dir := range dirs {
-		if path := filepath.Join(dir, "minio"); isExecutable(path) {
+		if path := filepath.Join(dir, name); isExecutable(path) {
 			return path, nil
 		}
 	}
-	return "", fmt.Errorf("minio not found (looked in PATH and %s): %s", strings.Join(dirs, ", "), installHint)
+	return "", fmt.Errorf("%s not found (looked in PATH and %s): %s", name, strings.Join(dirs, ", "), installHint)
 }
 
 // FindPGBinDir returns the directory of initdb and postgres: `pg_config

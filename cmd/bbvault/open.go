@@ -48,6 +48,7 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, func(), error
 		return nil, nil, err
 	}
 	r, err := repo.Open(ctx, be, pw, repo.OpenOptions{CacheDir: g.cacheDir, Logger: g.log})
+	releaseKeyMemory()
 	if err != nil {
 		be.Close()
 		return nil, nil, err

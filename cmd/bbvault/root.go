@@ -20,6 +20,7 @@ type globals struct {
 	cacheDir     string
 	jsonOut      bool
 	verbose      int
+	memoryMiB    int
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -37,6 +38,7 @@ var envFlags = map[string]string{
 	"repo":          "BBVAULT_REPOSITORY",
 	"password-file": "BBVAULT_PASSWORD_FILE",
 	"cache-dir":     "BBVAULT_CACHE_DIR",
+	"memory-limit":  "BBVAULT_MEMORY_LIMIT",
 }
 
 func newRootCommand(g *globals) *cobra.Command {
@@ -57,6 +59,7 @@ consistency needs.`,
 	f.StringVar(&g.passwordFile, "password-file", "", "file holding the repository password (env BBVAULT_PASSWORD_FILE; env BBVAULT_PASSWORD also works)")
 	f.StringVar(&g.cacheDir, "cache-dir", "", "local cache directory (env BBVAULT_CACHE_DIR; default $XDG_CACHE_HOME/bbvault)")
 	f.BoolVar(&g.jsonOut, "json", false, "machine-readable output on stdout")
+	f.IntVar(&g.memoryMiB, "memory-limit", 0, "soft memory limit in MiB for the garbage collector (env BBVAULT_MEMORY_LIMIT; default GOMEMLIMIT, else 80% of the cgroup's limit)")
 	f.CountVarP(&g.verbose, "verbose", "v", "more log output on stderr (repeat for debug)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.SetOut(g.stdout)
@@ -99,6 +102,10 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if g.cacheDir == "" {
 		g.cacheDir = defaultCacheDir(g.getenv)
 	}
+	if g.memoryMiB < 0 {
+		return usagef("--memory-limit %d: give a number of MiB, or 0 for the default", g.memoryMiB)
+	}
+	applyMemoryLimit(g.memoryMiB, g.getenv)
 	level := slog.LevelWarn
 	switch {
 	case g.verbose == 1:

@@ -30,9 +30,12 @@ type ClaimSet struct {
 // share of the work however large the set.
 const minFold = 1 << 16
 
-// ClaimSet loads the cache's blobs into a new ClaimSet.
+// ClaimSet loads the cache's blobs into a new ClaimSet: from the
+// fingerprints file beside the cache and the index files ingested since
+// it was written, or, when there is none for the cache's epoch, from the
+// table (which writes the file for the next run).
 func (d *DB) ClaimSet(ctx context.Context) (*ClaimSet, error) {
-	f, err := d.Fingerprints(ctx)
+	f, err := d.loadFingerprints(ctx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -19,21 +19,23 @@ import (
 // It keeps the first bucketBits+64 bits of each ID: the leading bucketBits
 // select a bucket (the table says where each bucket starts), the next 64
 // are stored, sorted. A miss is certain. A hit means that an ID sharing
-// those 72 to 88 leading bits is in the set: blob IDs are keyed HMACs,
+// those 80 to 88 leading bits is in the set: blob IDs are keyed HMACs,
 // uniformly distributed and unknown to anyone without the repository key,
-// so another ID matches with probability (IDs in its bucket) / 2^64, below
-// 10^-17 per question in a bucket of 100. Positions (Find) follow the IDs'
-// byte order, so a caller can keep a bitmap over them.
+// so another ID matches with probability (IDs in its bucket) / 2^64, about
+// 10^-18 per question at 16 a bucket. Positions (Find) follow the IDs' byte
+// order, so a caller can keep a bitmap over them.
 type Fingerprints struct {
 	bucketBits uint
 	buckets    []uint32 // fps[buckets[b]:buckets[b+1]] are bucket b's
 	fps        []uint64 // the 64 bits after the bucket prefix, ascending
 }
 
-// Bounds of the bucket prefix: at least 256 buckets, at most 16M (a 64 MiB
-// table), about 16 IDs a bucket in between.
+// Bounds of the bucket prefix: about 16 IDs a bucket, with at least 64Ki
+// buckets (a 256 KiB table), so that a set that grows from nothing (a
+// first backup, folded into its ClaimSet as it goes) still keeps 80 bits of
+// each of 50 million IDs; at most 16Mi buckets (a 64 MiB table).
 const (
-	minBucketBits = 8
+	minBucketBits = 16
 	maxBucketBits = 24
 )
 
@@ -122,34 +124,95 @@ func NewFingerprints(ids []blob.ID) *Fingerprints {
 
 // Fingerprints loads the distinct blob IDs the cache lists, in one pass
 // over the clustered blobs table (the builder drops the repeats of a blob
-// stored twice: a third cheaper than asking SQLite for DISTINCT). Like
-// KnownSet it is a snapshot: index files ingested later are not in it.
+// stored twice: a third cheaper than asking SQLite for DISTINCT), and
+// refreshes the fingerprints file beside the cache. Built from whole IDs,
+// it finds every pair of IDs that share a fingerprint (Find's groups), as
+// a caller that keeps positions needs. Like KnownSet it is a snapshot:
+// index files ingested later are not in it.
 func (d *DB) Fingerprints(ctx context.Context) (*Fingerprints, error) {
-	n, err := d.countDistinctHint(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT blob_id FROM blobs ORDER BY blob_id`)
+	return d.loadFingerprints(ctx, false)
+}
+
+// loadFingerprints reads the fingerprints in one read transaction: from
+// the file beside the cache plus the blobs of later index files when
+// fromFile is set and the file describes this epoch, else from the table.
+func (d *DB) loadFingerprints(ctx context.Context, fromFile bool) (*Fingerprints, error) {
+	tx, err := d.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, wrapErr("load blob fingerprints", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	st, err := readFPState(ctx, tx)
+	if err != nil {
+		return nil, wrapErr("load blob fingerprints", err)
+	}
+	if fromFile {
+		if f, fst, ok := loadFingerprintFile(FingerprintFile(d.path), st); ok {
+			return d.addLater(ctx, tx, f, fst, st)
+		}
+	}
+	f, err := scanFingerprints(ctx, tx)
+	if err != nil {
+		return nil, wrapErr("load blob fingerprints", err)
+	}
+	d.saveFingerprints(f, st)
+	return f, nil
+}
+
+// addLater merges into f, read from the file for state fst, the blobs of
+// the index files ingested since, and rewrites the file once they are a
+// sixteenth of it.
+func (d *DB) addLater(ctx context.Context, tx *sql.Tx, f *Fingerprints, fst, now fpState) (*Fingerprints, error) {
+	if fst.maxIndex == now.maxIndex {
+		return f, nil
+	}
+	later, err := blobsAbove(ctx, tx, fst.maxIndex, f)
+	if err != nil {
+		return nil, wrapErr("load blob fingerprints", err)
+	}
+	f = f.merge(later)
+	if len(later) >= f.Len()/16 {
+		d.saveFingerprints(f, now)
+	}
+	return f, nil
+}
+
+// saveFingerprints writes the file; a failure costs the next load a scan
+// of the table, so it is only logged.
+func (d *DB) saveFingerprints(f *Fingerprints, st fpState) {
+	if err := writeFingerprintFile(FingerprintFile(d.path), f, st); err != nil {
+		d.log.Warn("could not save the blob fingerprints beside the index cache; the next run reads them from the cache",
+			logKeyPath, d.path, logKeyErr, err)
+	}
+}
+
+// scanFingerprints reads every blob ID of the table in order.
+func scanFingerprints(ctx context.Context, tx *sql.Tx) (*Fingerprints, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM blobs`).Scan(&n); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT blob_id FROM blobs ORDER BY blob_id`)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	b := newFingerprintBuilder(n, bucketBitsFor(n))
 	var raw sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&raw); err != nil {
-			return nil, wrapErr("load blob fingerprints", err)
+			return nil, err
 		}
 		id, err := idFromBytes(raw)
 		if err == nil {
 			err = b.add(&id)
 		}
 		if err != nil {
-			return nil, wrapErr("load blob fingerprints", err)
+			return nil, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrapErr("load blob fingerprints", err)
+		return nil, err
 	}
 	return b.finish(), nil
 }

@@ -30,7 +30,7 @@ func TestFingerprintsMembershipAndOrder(t *testing.T) {
 				t.Fatalf("n=%d: Find(%s) = %d, %d; want its place in ID order, %d, and 1", n, id.Short(), pos, k, i)
 			}
 			near := id
-			near[8] ^= 0x80 // the last bit kept with the fewest bucket bits
+			near[8] ^= 0x80 // within the 80 bits always kept
 			if f.Has(near) && !slices.Contains(members, near) {
 				t.Fatalf("n=%d: non-member %s found", n, near.Short())
 			}

@@ -2,8 +2,11 @@ package index
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -198,9 +201,24 @@ func createSchema(ctx context.Context, tx *sql.Tx, repoID string) error {
 			return wrapErr("create schema", err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?), (?, ?)`,
-		metaSchemaVersion, schemaVersion, metaRepoID, repoID)
+	epoch, err := randomEpoch()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?), (?, ?), (?, ?)`,
+		metaSchemaVersion, schemaVersion, metaRepoID, repoID, metaEpoch, strconv.FormatUint(epoch, 10))
 	return wrapErr("write meta", err)
+}
+
+// randomEpoch starts a new cache's epoch at a random number, so that a
+// fingerprints file left beside a cache that was replaced does not pass
+// for the new one's.
+func randomEpoch() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("index cache: random epoch: %w", err)
+	}
+	return binary.LittleEndian.Uint64(b[:]) >> 2, nil
 }
 
 func quoteIdent(name string) string {

@@ -55,7 +55,8 @@ func (d *DB) RemoveIndexFiles(ctx context.Context, names []string) error {
 				return err
 			}
 		}
-		return nil
+		_, err := tx.ExecContext(ctx, newEpochSQL)
+		return err
 	})
 }
 

@@ -3,8 +3,8 @@ package index
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"

@@ -58,6 +58,7 @@ plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 
 func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 	ctx := cmd.Context()
+	useGCPercent(snapshotGCPercent, g.getenv)
 	if o.home == "" {
 		o.home = g.getenv("BITBUCKET_HOME")
 	}

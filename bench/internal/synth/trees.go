@@ -70,8 +70,7 @@ func saveTrees(ctx context.Context, o Options, w *repo.Writer, s *Summary) (blob
 		return nil
 	}
 	for k := range o.packCount() {
-		_, ids := packIDs(o.Seed, k, o.blobsIn(k))
-		content := used(ids, k)
+		content := used(o.packBlobs(k), k)
 		s.UsedBlobs += len(content)
 		files = append(files, tree.Node{Name: fmt.Sprintf("f%08d", k), Kind: tree.File, Mode: 0o644,
 			Size: int64(len(content)) * (blobLength + 100), Content: content})

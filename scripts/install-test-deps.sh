@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what bbvault's tests and benchmarks run against: PostgreSQL (server
 # and client tools), git, rsync, restic (Debian's, a benchmark baseline),
-# GNU time (the benchmarks' peak memory), systemd-analyze (checks the shipped units), gcc (go test -race needs cgo),
-# and built from source into $(go env GOPATH)/bin: a MinIO server, a
-# Prometheus Pushgateway and restic 0.18.1 (as restic-0.18.1: the release
-# users pick today, the benchmark's other baseline). Idempotent: when
-# everything is present it only checks.
+# GNU time (the benchmarks' peak memory), systemd-analyze (checks the shipped
+# units), gcc (go test -race needs cgo), btrfs-progs and e2fsprogs (the
+# filesystem-snapshot tests make a btrfs filesystem on a loop device),
+# openssh-server and -client (the Mesh node tests run sshd on 127.0.0.1; the
+# package's own service is not started, see no_service_start), and built from
+# source into $(go env GOPATH)/bin: a MinIO server, a Prometheus Pushgateway
+# and restic 0.18.1 (as restic-0.18.1: the release users pick today, the
+# benchmark's other baseline). Idempotent: when everything is present it only
+# checks.
 set -euo pipefail
 
 MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -56,6 +60,11 @@ missing_packages() {
 	[ -x /usr/bin/time ] || missing+=(time)
 	# systemd-analyze verifies the shipped units (deploy/).
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+	command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+	command -v chattr >/dev/null 2>&1 || missing+=(e2fsprogs)
+	# The Mesh node tests reach "nodes" on this machine through a real sshd.
+	[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+	command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 	echo "${missing[@]}"
 }
 
@@ -70,6 +79,7 @@ install_packages() {
 	local aptlog
 	aptlog="$(mktemp)"
 	# apt's chatter goes to a log, shown only when it fails.
+	no_service_start
 	# shellcheck disable=SC2086 # one word per package
 	if ! { as_root apt-get update -qq &&
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$aptlog" 2>&1; then
@@ -83,6 +93,16 @@ install_packages() {
 	if [ -n "$missing" ]; then
 		log "still missing after apt-get install: $missing" >&2
 		exit 1
+	fi
+}
+
+# no_service_start keeps apt from starting the services of what it installs
+# (openssh-server would listen on every address): Debian's policy-rc.d
+# answering 101, unless the machine already has one.
+no_service_start() {
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# written by bbvault install-test-deps.sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+		as_root chmod 755 /usr/sbin/policy-rc.d
 	fi
 }
 

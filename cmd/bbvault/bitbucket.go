@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -84,8 +86,12 @@ func (b *bitbucketFlags) client(g *globals, baseURL string) (*bitbucket.Client, 
 	return c, nil
 }
 
-// locker returns the lock flow, or nil when no Bitbucket URL is given.
+// locker returns the lock flow, or nil when no Bitbucket URL is given. It
+// checks the flags first: nothing may fail for a bad flag once locked.
 func (b *bitbucketFlags) locker(g *globals) (flow.Locker, error) {
+	if b.drainTimeout <= 0 {
+		return nil, usagef("--drain-timeout %s: give how long to wait for Bitbucket to drain, e.g. 5m", b.drainTimeout)
+	}
 	b.fillFromEnv(g.getenv)
 	if b.url == "" {
 		return nil, nil
@@ -95,25 +101,38 @@ func (b *bitbucketFlags) locker(g *globals) (flow.Locker, error) {
 		return nil, err
 	}
 	return &flow.BitbucketLocker{Client: c, User: b.user, State: b.stateFile(),
-		DrainTimeout: b.drainTimeout, Logger: g.log, Emergency: g.emergency.set}, nil
+		DrainTimeout: b.drainTimeout, Logger: g.log,
+		Emergency: func(fn func(context.Context) error) { g.emergency.set(fn, g.stderr) }}, nil
+}
+
+// abortable returns ctx, cancelled when the backup task ends in Bitbucket
+// while the lock is held (an administrator cancelled it): the run stops,
+// unlocks and exits 6. lock is locker's result (nil without Bitbucket).
+func abortable(ctx context.Context, lock flow.Locker) (context.Context, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	if bl, ok := lock.(*flow.BitbucketLocker); ok {
+		bl.Abort = cancel
+	}
+	return ctx, cancel
 }
 
 // emergencyUnlock holds the unlock of a held lock for the second signal.
 type emergencyUnlock struct {
-	mu sync.Mutex
-	fn func(context.Context) error
+	mu  sync.Mutex
+	fn  func(context.Context) error
+	out io.Writer // the command's stderr
 }
 
-func (e *emergencyUnlock) set(fn func(context.Context) error) {
+func (e *emergencyUnlock) set(fn func(context.Context) error, out io.Writer) {
 	e.mu.Lock()
-	e.fn = fn
+	e.fn, e.out = fn, out
 	e.mu.Unlock()
 }
 
 // run unlocks, best effort and briefly, if a lock is held.
 func (e *emergencyUnlock) run(timeout time.Duration) {
 	e.mu.Lock()
-	fn := e.fn
+	fn, out := e.fn, e.out
 	e.mu.Unlock()
 	if fn == nil {
 		return
@@ -121,10 +140,10 @@ func (e *emergencyUnlock) run(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := fn(ctx); err != nil {
-		os.Stderr.WriteString("bbvault: emergency unlock failed: " + err.Error() + "\nRun `bbvault unlock`.\n")
+		fmt.Fprintf(out, "bbvault: emergency unlock failed: %v\nRun `bbvault unlock`.\n", err)
 		return
 	}
-	os.Stderr.WriteString("bbvault: Bitbucket unlocked\n")
+	fmt.Fprintln(out, "bbvault: Bitbucket unlocked")
 }
 
 func newUnlockCommand(g *globals) *cobra.Command {

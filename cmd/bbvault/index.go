@@ -1,8 +1,6 @@
 package main
 
 import (
-	"path/filepath"
-
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +29,7 @@ func runIndexRebuild(cmd *cobra.Command, g *globals) error {
 		return err
 	}
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"index_files": st.IndexFiles, "packs": st.Packs, "blobs": st.Blobs, "cache": filepath.Dir(st.Path)})
+		return g.printJSON(newIndexRebuildJSON(st.Stats, st.Path))
 	}
 	g.printf("index cache rebuilt: %d index objects, %d packs, %d blobs\n", st.IndexFiles, st.Packs, st.Blobs)
 	return nil

@@ -47,7 +47,7 @@ func runInit(cmd *cobra.Command, g *globals, o initOptions) error {
 		return err
 	}
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"id": cfg.ID, "location": be.Location(), "version": cfg.Version})
+		return g.printJSON(initJSON{ID: cfg.ID, Location: be.Location(), Version: cfg.Version})
 	}
 	g.printf("created repository %s at %s\n", cfg.ID[:8], be.Location())
 	g.printf("keep the password safe: without it the backups cannot be read\n")

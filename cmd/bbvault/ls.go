@@ -49,10 +49,10 @@ func runLs(ctx context.Context, g *globals, ref, p string, recursive bool) error
 	if err != nil {
 		return err
 	}
-	var rows []map[string]any
+	rows := []lsEntryJSON{}
 	err = treewalk.Walk(ctx, r, dir, p, nil, func(rel string, n *tree.Node) error {
 		if g.jsonOut {
-			rows = append(rows, nodeJSON(rel, *n))
+			rows = append(rows, newLsEntryJSON(rel, *n))
 		} else {
 			g.printf("%s\n", lsLine(rel, *n))
 		}
@@ -98,10 +98,4 @@ func modeString(n tree.Node) string {
 		m |= fs.ModeSymlink
 	}
 	return m.String()
-}
-
-func nodeJSON(rel string, n tree.Node) map[string]any {
-	return map[string]any{"path": rel, "type": n.Kind.String(), "mode": fmt.Sprintf("%04o", n.Mode),
-		"uid": n.UID, "gid": n.GID, "user": n.User, "group": n.Group, "size": n.Size,
-		"mtime": time.Unix(0, n.MTime).UTC().Format(time.RFC3339Nano), "link_target": n.LinkTarget}
 }

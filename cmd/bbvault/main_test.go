@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"bbvault/internal/crypto"
 	"bbvault/internal/flow"
 	"bbvault/internal/repo"
+	"bbvault/internal/restorer"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -28,9 +30,12 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("open: %w", crypto.ErrWrongPassword), exitPassword},
 		{errNoPassword, exitPassword},
 		{fmt.Errorf("put: %w", backend.ErrNoSpace), exitBackend},
-		{classifySnapshotError(fmt.Errorf("x: %w", flow.ErrBitbucket)), exitBitbucket},
-		{classifySnapshotError(fmt.Errorf("x: %w", flow.ErrStillLocked)), exitStillLocked},
-		{classifySnapshotError(fmt.Errorf("x: %w", flow.ErrDatabase)), exitDatabase},
+		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrBitbucket)), exitBitbucket},
+		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrStillLocked)), exitStillLocked},
+		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrDatabase)), exitDatabase},
+		{classifyFlowError(fmt.Errorf("x: %w", flow.ErrDamaged)), exitIntegrity},
+		{fmt.Errorf("restore: %w", restorer.ErrUnreachable), exitBackend},
+		{fmt.Errorf("restore: write x: %w", &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}), exitBackend},
 		{usagef("bad"), exitUsage},
 		{fmt.Errorf("pass: %w", interruptedError{syscall.SIGTERM}), exitInterrupted},
 		{errors.New("anything else"), exitFailure},
@@ -38,6 +43,27 @@ func TestExitCodes(t *testing.T) {
 	for _, c := range cases {
 		if got := exitCode(c.err); got != c.want {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestRestoreExitCodeIsTheFirstFailedPart: the home's failure decides,
+// then the database's, then a step's.
+func TestRestoreExitCodeIsTheFirstFailedPart(t *testing.T) {
+	damaged := fmt.Errorf("home restore: %w", flow.ErrDamaged)
+	dbFailed := fmt.Errorf("%w restore: pg_restore failed", flow.ErrDatabase)
+	cases := []struct {
+		res  flow.RestoreResult
+		want int
+	}{
+		{flow.RestoreResult{Home: &flow.HomeResult{Err: damaged}, Database: &flow.DatabaseResult{Err: dbFailed}}, exitIntegrity},
+		{flow.RestoreResult{Home: &flow.HomeResult{}, Database: &flow.DatabaseResult{Err: dbFailed}}, exitDatabase},
+		{flow.RestoreResult{Home: &flow.HomeResult{Err: fmt.Errorf("home restore: %w", backend.ErrNoSpace)}}, exitBackend},
+		{flow.RestoreResult{Database: &flow.DatabaseResult{}, Steps: []flow.StepResult{{Err: errors.New("fsck")}}}, exitFailure},
+	}
+	for i, c := range cases {
+		if got := restoreExitCode(&c.res); got != c.want {
+			t.Errorf("case %d (%v): exit %d, want %d", i, c.res.Err(), got, c.want)
 		}
 	}
 }

@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"bbvault/internal/flow"
 	"bbvault/internal/fsmeta"
 	"bbvault/internal/progress"
-	"bbvault/internal/repo"
-	"bbvault/internal/restorer"
-	"bbvault/internal/tree"
 )
 
 type restoreOptions struct {
@@ -22,8 +19,10 @@ type restoreOptions struct {
 	numeric  bool
 	workers  int
 	dbOnly   bool
+	nodes    []string
 	lockWait time.Duration
 	db       dbRestoreFlags
+	newEnv   newEnvFlags
 }
 
 func newRestoreCommand(g *globals) *cobra.Command {
@@ -37,7 +36,17 @@ the way out. SNAPSHOT is "latest" or an ID prefix. The target must not exist or 
 empty (lost+found is allowed): restore never overwrites.
 
 With --db-target it also restores the database into a new database (it must not exist,
-or hold no tables). --db-only restores the database alone.`,
+or hold no tables), at the same time as the home. Both targets are checked before
+either is written; once started, each part runs to its end even if the other fails,
+and both are reported. --db-only restores the database alone.
+
+Restored onto a new environment: with --db-target, shared/bitbucket.properties gets
+jdbc.url and jdbc.user for the new database (the password only from
+--jdbc-password-file), the old lines kept above, commented out; without it the file
+stays as it was. Forks' objects/info/alternates that name the snapshot's home path are
+rewritten to --target. Cluster settings (hazelcast.network.*, hazelcast.group.*) are
+listed; --strip-cluster-settings comments them out. The restore prints what it changed
+and what the snapshot recorded of the original home, database and Bitbucket.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRestore(cmd.Context(), g, args[0], o) },
 	}
@@ -48,8 +57,10 @@ or hold no tables). --db-only restores the database alone.`,
 	f.BoolVar(&o.numeric, "numeric-owner", false, "restore owners by numeric uid/gid, ignoring names")
 	f.IntVar(&o.workers, "workers", 4, "files written at once")
 	f.BoolVar(&o.dbOnly, "db-only", false, "restore the database only (needs --db-target)")
+	registerNodeRestore(f, &o.nodes)
 	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
+	o.newEnv.register(f)
 	return cmd
 }
 
@@ -57,7 +68,7 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if err := o.validate(); err != nil {
 		return err
 	}
-	meta, err := o.metaOptions()
+	opts, err := o.flowOptions(g)
 	if err != nil {
 		return err
 	}
@@ -70,34 +81,46 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"snapshot": m.ID}
-	start := time.Now()
-	if !o.dbOnly {
-		if err := restoreHome(ctx, g, r, m, o, meta, out); err != nil {
-			return lockLost(ctx, err)
-		}
+	if err := o.nodeTargets(m, &opts); err != nil {
+		return err
 	}
-	if o.db.target != "" {
-		if err := restoreDatabase(ctx, g, r, m, o.db, out); err != nil {
-			return lockLost(ctx, err)
-		}
+	res, err := flow.Restore(ctx, r, m, opts)
+	if res == nil {
+		return lockLost(ctx, classifyFlowError(err))
 	}
-	out["duration_ms"] = time.Since(start).Milliseconds()
-	if g.jsonOut {
-		return g.printJSON(out)
+	perr := printRestore(g, res)
+	if err != nil {
+		return lockLost(ctx, withCode(restoreExitCode(res), err))
 	}
-	g.printf("restored snapshot %s in %s\n", m.ShortID(), time.Since(start).Round(time.Millisecond))
-	return nil
+	return perr
 }
 
 func (o restoreOptions) validate() error {
+	if err := o.db.validateCommand(); err != nil {
+		return err
+	}
 	switch {
-	case o.dbOnly && o.db.target == "":
-		return usagef("--db-only needs --db-target DSN")
+	case o.dbOnly && o.db.target == "" && o.db.command == "":
+		return usagef("--db-only needs --db-target DSN or --db-restore-cmd")
 	case !o.dbOnly && o.target == "":
 		return usagef("--target DIR is required (or --db-only with --db-target)")
 	}
-	return nil
+	return o.newEnv.validate(o.dbOnly, o.db.target)
+}
+
+// flowOptions turns the flags into what the restore flow needs.
+func (o restoreOptions) flowOptions(g *globals) (flow.RestoreOptions, error) {
+	opts := flow.RestoreOptions{Database: o.db.databaseTarget(g), Display: g.display(), Logger: g.log}
+	if o.dbOnly {
+		return opts, nil
+	}
+	meta, err := o.metaOptions()
+	if err != nil {
+		return opts, err
+	}
+	opts.Home = &flow.HomeTarget{Dir: o.target, Include: o.include, Meta: meta, Workers: o.workers}
+	opts.Steps, err = o.newEnv.steps(o.db.target)
+	return opts, err
 }
 
 func (o restoreOptions) metaOptions() (fsmeta.ApplyOptions, error) {
@@ -112,41 +135,42 @@ func (o restoreOptions) metaOptions() (fsmeta.ApplyOptions, error) {
 	return meta, nil
 }
 
-// rootNode turns the home's recorded metadata into a directory node.
-func rootNode(m *repo.RootMeta) *tree.Node {
-	if m == nil {
-		return nil
+// restoreExitCode is the exit code of the first part that failed: the
+// home, then the database, then the steps.
+func restoreExitCode(res *flow.RestoreResult) int {
+	if f := res.Failures(); len(f) > 0 {
+		return exitCode(classifyFlowError(f[0]))
 	}
-	return &tree.Node{Kind: tree.Dir, Mode: m.Mode, UID: m.UID, GID: m.GID, User: m.User, Group: m.Group, MTime: m.MTime}
+	return exitFailure
 }
 
-func restoreHome(ctx context.Context, g *globals, r *repo.Repository, m *repo.Manifest, o restoreOptions, meta fsmeta.ApplyOptions, out map[string]any) error {
-	if m.Tree == nil {
-		return errors.New("snapshot " + m.ShortID() + " holds no home directory")
+// printRestore reports each part that restored, or the JSON of the whole.
+func printRestore(g *globals, res *flow.RestoreResult) error {
+	if g.jsonOut {
+		return g.printJSON(newRestoreJSON(res))
 	}
-	if err := restorer.PrepareTarget(o.target); err != nil {
-		return err
+	if h := res.Home; h != nil && h.Err == nil {
+		printHomeRestored(g, "home", h)
 	}
-	p := &restorer.Progress{}
-	total, totalBytes := m.Counts["files"], m.Counts["bytes"]
-	if len(o.include) > 0 {
-		total, totalBytes = 0, 0
+	for _, n := range res.Nodes {
+		if n.Err == nil {
+			printHomeRestored(g, "Mesh node "+n.Name, &n.HomeResult)
+		}
 	}
-	stop := g.display().Start(ctx, "restore", progress.Func(func() (int64, int64, int64, int64) {
-		return p.Files.Load(), p.Bytes.Load(), total, totalBytes
-	}))
-	st, err := restorer.Restore(ctx, r, *m.Tree, restorer.Options{Target: o.target, Include: o.include,
-		Root: rootNode(m.Root), Meta: meta, Workers: o.workers, Progress: p, Logger: g.log})
-	stop()
-	out["files"], out["dirs"], out["bytes"], out["failed"] = st.Files+st.Hardlinks, st.Dirs, st.Bytes, len(st.Failed)
-	out["hardlinks"], out["symlinks"] = st.Hardlinks, st.Symlinks
-	if errors.Is(err, restorer.ErrDamaged) {
-		return withCode(exitIntegrity, err)
+	if d := res.Database; d != nil && d.Err == nil {
+		g.printf("database: %s restored, %d tables, %d rows, %s of dump in %s\n", d.Database, d.Tables, d.Rows,
+			progress.Bytes(d.Bytes), d.Duration.Round(time.Millisecond))
 	}
-	if err != nil {
-		return err
+	printNewEnv(g, res)
+	if res.Err() == nil {
+		g.printf("restored snapshot %s in %s\n", res.Snapshot.ShortID(), res.Duration.Round(time.Millisecond))
 	}
-	g.printf("home: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s\n",
-		st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), o.target)
 	return nil
+}
+
+func printHomeRestored(g *globals, what string, h *flow.HomeResult) {
+	st := h.Stats
+	g.printf("%s: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s in %s\n",
+		what, st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), h.Dir,
+		h.Duration.Round(time.Millisecond))
 }

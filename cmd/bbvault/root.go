@@ -21,6 +21,7 @@ type globals struct {
 	jsonOut      bool
 	verbose      int
 	memoryMiB    int
+	command      string // the command line's command, e.g. "bbvault check"
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -106,6 +107,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		return usagef("--memory-limit %d: give a number of MiB, or 0 for the default", g.memoryMiB)
 	}
 	applyMemoryLimit(g.memoryMiB, g.getenv)
+	g.command = cmd.CommandPath()
 	level := slog.LevelWarn
 	switch {
 	case g.verbose == 1:

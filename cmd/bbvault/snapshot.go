@@ -82,13 +82,15 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 		return err
 	}
 	defer closeRepo()
+	ctx, stop := abortable(ctx, lock)
+	defer stop(nil)
 	res, err := flow.Snapshot(ctx, r, flow.SnapshotOptions{
 		Home: o.home, Walk: walk,
 		Host: o.host, Tags: o.tags, Version: version, Workers: o.workers,
 		Display: g.display(), Logger: g.log, Lock: lock, Database: db,
 	})
 	if err != nil {
-		return classifySnapshotError(lockLost(ctx, err))
+		return classifyFlowError(withCause(ctx, lockLost(ctx, err)))
 	}
 	return printSnapshotResult(g, res)
 }
@@ -102,32 +104,21 @@ func (g *globals) display() *progress.Display {
 }
 
 func printSnapshotResult(g *globals, res *flow.Result) error {
-	m := res.Manifest
-	out := map[string]any{
-		"id": m.ID, "time": m.Time.Format(time.RFC3339Nano), "duration_ms": res.Duration.Milliseconds(),
-		"files": m.Counts["files"], "bytes": m.Counts["bytes"], "bytes_read": m.Counts["bytes_read"],
-		"bytes_added": res.BytesAdded, "bytes_stored": res.StoredBytes,
-		"files_unchanged": m.Counts["files_unchanged"], "lock_window_ms": m.LockWindowMs,
-		"changed_during_read": len(res.Home.ChangedDuringRead), "skipped": len(res.Home.Warnings),
-		"timings_ms": m.Timings,
-	}
-	if len(m.Streams) > 0 {
-		out["db_bytes"] = m.Streams[0].Size
-	}
 	if g.jsonOut {
-		return g.printJSON(out)
+		return g.printJSON(newSnapshotJSON(res))
 	}
+	m := res.Manifest
 	g.printf("snapshot %s saved\n", m.ShortID())
-	g.printf("  home:     %d files, %s, %s read, %d unchanged\n", m.Counts["files"],
-		progress.Bytes(m.Counts["bytes"]), progress.Bytes(m.Counts["bytes_read"]), m.Counts["files_unchanged"])
-	if len(m.Streams) > 0 {
-		g.printf("  database: %s\n", progress.Bytes(m.Streams[0].Size))
+	g.printf("  home:     %d files, %s, %s read, %d unchanged\n", m.Counts.Files,
+		progress.Bytes(m.Counts.Bytes), progress.Bytes(m.Counts.BytesRead), m.Counts.FilesUnchanged)
+	if db := flow.DatabaseOf(m); db != nil {
+		g.printf("  database: %s\n", progress.Bytes(db.Size))
 	}
 	g.printf("  added:    %s new data (%s stored)\n", progress.Bytes(res.BytesAdded), progress.Bytes(res.StoredBytes))
 	if m.LockWindowMs > 0 {
 		t := m.Timings
 		g.printf("  lock window: %d ms (lock and drain %d ms, locked pass %d ms, database under the lock %d ms)\n",
-			m.LockWindowMs, t["lock_and_drain"], t["locked_pass"], t["database_under_lock"])
+			m.LockWindowMs, t.LockAndDrain, t.LockedPass, t.DatabaseUnderLock)
 	}
 	g.printf("  duration: %s\n", res.Duration.Round(time.Millisecond))
 	return nil

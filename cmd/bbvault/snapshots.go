@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"bbvault/internal/flow"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
@@ -22,50 +23,47 @@ func newSnapshotsCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer closeRepo()
-			all, err := r.Snapshots(cmd.Context())
+			list, err := r.ListSnapshots(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if g.jsonOut {
-				return g.printJSON(snapshotsJSON(all))
+				err = g.printJSON(newSnapshotsJSON(list))
+			} else {
+				printSnapshots(g, list)
 			}
-			printSnapshots(g, all)
-			return nil
+			if err == nil && len(list.Damaged) > 0 {
+				err = withCode(exitIntegrity, fmt.Errorf("%d snapshot manifests cannot be read: "+
+					"`bbvault forget ID` removes one (its data goes at the next prune)", len(list.Damaged)))
+			}
+			return err
 		},
 	}
 }
 
-func snapshotsJSON(all []*repo.Manifest) []map[string]any {
-	out := make([]map[string]any, 0, len(all))
-	for _, m := range all {
-		e := map[string]any{"id": m.ID, "time": m.Time.Format(time.RFC3339Nano), "host": m.Host,
-			"home": m.Home, "files": m.Counts["files"], "bytes": m.Counts["bytes"],
-			"bytes_added": m.Counts["bytes_added"], "duration_ms": m.Timings["total"],
-			"lock_window_ms": m.LockWindowMs, "tags": m.Tags}
-		if len(m.Streams) > 0 {
-			e["db_bytes"] = m.Streams[0].Size
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func printSnapshots(g *globals, all []*repo.Manifest) {
+func printSnapshots(g *globals, list repo.SnapshotList) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tHOST\tFILES\tSIZE\tDB\tNEW\tDURATION\tLOCK")
-	for _, m := range all {
+	for _, m := range list.Good {
 		db := "-"
-		if len(m.Streams) > 0 {
-			db = progress.Bytes(m.Streams[0].Size)
+		if s := flow.DatabaseOf(m); s != nil {
+			db = progress.Bytes(s.Size)
 		}
 		lock := "-"
 		if m.LockWindowMs > 0 {
 			lock = fmt.Sprintf("%d ms", m.LockWindowMs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"),
-			m.Host, m.Counts["files"], progress.Bytes(m.Counts["bytes"]), db, progress.Bytes(m.Counts["bytes_added"]),
-			(time.Duration(m.Timings["total"]) * time.Millisecond).String(), lock)
+		id := m.ShortID()
+		if m.Repair != nil {
+			id += " (repaired " + shortID(m.Repair.Of) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", id, m.Time.Local().Format("2006-01-02 15:04:05"),
+			m.Host, m.Counts.Files, progress.Bytes(m.Counts.Bytes), db, progress.Bytes(m.Counts.BytesAdded),
+			(time.Duration(m.Timings.Total) * time.Millisecond).String(), lock)
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "%d snapshots\n", len(all))
+	fmt.Fprintf(g.stdout, "%d snapshots\n", len(list.Good))
+	for _, d := range list.Damaged {
+		fmt.Fprintf(g.stdout, "damaged: %s: the manifest cannot be read (%v)\n", shortID(d.ID), d.Err)
+	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"bbvault/internal/repolock"
@@ -45,7 +43,7 @@ Without --all it also lists the locks it leaves.`,
 
 func printUnlockRepo(g *globals, removed, left []repolock.Status) error {
 	if g.jsonOut {
-		return g.printJSON(map[string]any{"removed": locksJSON(removed), "remaining": locksJSON(left)})
+		return g.printJSON(unlockRepoJSON{Removed: newLocksJSON(removed), Remaining: newLocksJSON(left)})
 	}
 	for _, l := range removed {
 		g.printf("removed %s\n", describeLock(l))
@@ -68,22 +66,4 @@ func describeLock(l repolock.Status) string {
 		s += " (stale: " + l.Reason + ")"
 	}
 	return s
-}
-
-func locksJSON(ls []repolock.Status) []map[string]any {
-	out := make([]map[string]any, 0, len(ls))
-	for _, l := range ls {
-		e := map[string]any{"name": l.Name, "stale": l.Stale}
-		if l.Err != nil {
-			e["error"] = l.Err.Error()
-		} else {
-			e["exclusive"], e["host"], e["pid"], e["command"] = l.Exclusive, l.Host, l.PID, l.Command
-			e["time"] = l.Time.Format(time.RFC3339Nano)
-		}
-		if l.Stale {
-			e["reason"] = l.Reason
-		}
-		out = append(out, e)
-	}
-	return out
 }

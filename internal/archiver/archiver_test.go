@@ -1,9 +1,11 @@
 package archiver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -138,3 +140,127 @@ func TestVanishedFileIsLeftOut(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestChangedWhileReadKeepsRealMtime: a file that changes between its
+// listing and the end of its read is stored as read, with its real mtime
+// (not 1970), named in the stats, and read again by the next pass.
+func TestChangedWhileReadKeepsRealMtime(t *testing.T) {
+	r := newRepo(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "growing.log")
+	write(t, p, 1000)
+	walker, err := homewalk.NewWalker(dir, homewalk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := walker.ReadDir(context.Background(), "")
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("listing: %v, %d entries", err, len(entries))
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(make([]byte, 500)) // written after the listing, before the read
+	f.Close()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	w := r.NewWriter(context.Background(), repo.WriterOptions{})
+	a := &archiver{r: r, w: w, opts: Options{Walker: walker, Progress: &Progress{}}, log: slogDiscard()}
+	node := entries[0].Node
+	if err := a.file(context.Background(), entries[0], &node); err != nil {
+		t.Fatal(err)
+	}
+	if node.MTime != fi.ModTime().UnixNano() || node.Size != 1500 {
+		t.Errorf("stored mtime %d and size %d, want the file's real mtime %d and the 1500 bytes read", node.MTime, node.Size, fi.ModTime().UnixNano())
+	}
+	if st := a.collect(); len(st.ChangedDuringRead) != 1 || st.ChangedDuringRead[0] != "growing.log" {
+		t.Errorf("changed during read: %v, want growing.log", st.ChangedDuringRead)
+	}
+	parent, err := w.SaveBlob(context.Background(), blob.Tree, encodeTree(t, node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, st := archive(t, r, dir, &parent); st.Unchanged != 0 || st.BytesRead != 1500 {
+		t.Errorf("next pass reused %d files and read %d bytes: the changed file must be read again", st.Unchanged, st.BytesRead)
+	}
+}
+
+func encodeTree(t *testing.T, nodes ...tree.Node) []byte {
+	t.Helper()
+	b, err := tree.Encode(tree.Tree{Nodes: nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDamagedParentTreeIsNotReused: when the previous listing of a
+// directory cannot be read, every file in it is read again (none is taken
+// on the word of a tree the repository cannot vouch for); the other
+// directories still reuse theirs.
+func TestDamagedParentTreeIsNotReused(t *testing.T) {
+	be := mem.New()
+	if _, err := repo.Init(context.Background(), be, []byte("pw"), repo.InitOptions{KDF: crypto.KDFParams{N: 1024, R: 8, P: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range 6 {
+		write(t, filepath.Join(dir, fmt.Sprintf("repo%d", i%2), fmt.Sprintf("f%d", i)), 10000)
+	}
+	r := openRepo(t, be)
+	root, _ := archive(t, r, dir, nil)
+	flipTreeByte(t, r, be, root, "repo1")
+
+	r = openRepo(t, be) // a new host: the damaged listing is read from the pack
+	_, st := archive(t, r, dir, &root)
+	if st.Unchanged != 3 || st.BytesRead != 30000 {
+		t.Errorf("with repo1's previous listing damaged: %d files reused, %d bytes read; want repo0's 3 reused and repo1's 30000 bytes read", st.Unchanged, st.BytesRead)
+	}
+}
+
+func openRepo(t *testing.T, be *mem.Backend) *repo.Repository {
+	t.Helper()
+	r, err := repo.Open(context.Background(), be, []byte("pw"), repo.OpenOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// flipTreeByte damages the stored listing of the directory name under root.
+func flipTreeByte(t *testing.T, r *repo.Repository, be *mem.Backend, root blob.ID, name string) {
+	t.Helper()
+	ctx := context.Background()
+	rt, err := r.LoadTree(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := rt.Lookup(name)
+	if !ok {
+		t.Fatalf("%s not in the root tree", name)
+	}
+	locs, err := r.Locate(ctx, n.Subtree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := locs[0].Pack.String()
+	obj := "data/" + s[:2] + "/" + s
+	rc, err := be.Get(ctx, obj, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	data[int(locs[0].Offset)+int(locs[0].Length)/2] ^= 0x55
+	if err := be.Put(ctx, obj, bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+}

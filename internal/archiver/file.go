@@ -55,18 +55,24 @@ func (a *archiver) file(ctx context.Context, e homewalk.Entry, node *tree.Node) 
 }
 
 // checkStable notes a file that changed while it was read. Its node keeps
-// the metadata from before the read, so the next pass (the locked one)
-// sees it as changed and reads it again.
+// the bytes as read, its size and its real mtime (the one after the read),
+// but the CTime that marks a changed file (homewalk.ChangedWhileRead), which
+// no file on disk has: the next pass (the locked one) sees it as changed
+// and reads it again.
 func (a *archiver) checkStable(e homewalk.Entry, node *tree.Node, n int64) error {
-	_, stable, err := homewalk.Stable(e.Node, e.Path)
-	if err != nil || !stable || n != e.Size {
-		a.mu.Lock()
-		a.stats.ChangedDuringRead = append(a.stats.ChangedDuringRead, e.RelPath)
-		a.mu.Unlock()
-		a.log.Info("file changed while it was read; a later pass reads it again", "path", e.RelPath)
-		node.Size = n
-		node.MTime = 0
+	cur, stable, err := homewalk.Stable(e.Node, e.Path)
+	if err == nil && stable && n == e.Size {
+		return nil
 	}
+	a.mu.Lock()
+	a.stats.ChangedDuringRead = append(a.stats.ChangedDuringRead, e.RelPath)
+	a.mu.Unlock()
+	a.log.Warn("file changed while it was read: stored as read, the next pass reads it again", "path", e.RelPath, "bytes_read", n)
+	node.Size = n
+	if err == nil {
+		node.MTime = cur.MTime
+	}
+	node.CTime = homewalk.ChangedWhileRead
 	return nil
 }
 

@@ -52,6 +52,10 @@ func (e *APIError) hint() string {
 		return fmt.Sprintf("user %q was not accepted: check the user name and its password or access token", e.User)
 	case code == http.StatusUnauthorized:
 		return "the access token was not accepted: check it has not expired or been revoked"
+	case code == http.StatusForbidden && e.Op == OpCredentials:
+		return "" // CheckCredentials says what it means
+	case code == http.StatusForbidden && e.Op == OpLock:
+		return "the user lacks the SYSADMIN permission the maintenance lock needs"
 	case code == http.StatusForbidden:
 		return "the token does not match the current maintenance lock, or the user lacks SYSADMIN permission"
 	case code == http.StatusConflict && e.Op == OpLock:

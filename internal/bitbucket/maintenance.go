@@ -75,14 +75,6 @@ func (c *Client) Version(ctx context.Context) (AppInfo, error) {
 	return info, err
 }
 
-// CheckCredentials proves, without changing anything, that the credentials
-// are accepted by the maintenance API, which needs SYSADMIN permission.
-func (c *Client) CheckCredentials(ctx context.Context) error {
-	var raw json.RawMessage
-	return c.do(ctx, call{op: OpCredentials, method: http.MethodGet, path: "/mvc/maintenance",
-		policy: readPolicy, out: &raw})
-}
-
 // Lock puts the instance in maintenance mode. It is not retried after a
 // failure Bitbucket may have acted on (see retryPolicy): such an error says
 // the instance may be locked.

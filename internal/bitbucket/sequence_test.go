@@ -22,8 +22,8 @@ func TestHappySequence(t *testing.T) {
 	if err != nil || info.Version != "8.19.1" || info.DisplayName != "Bitbucket" {
 		t.Fatalf("Version = %+v, %v; want 8.19.1 of Bitbucket", info, err)
 	}
-	if err := c.CheckCredentials(ctx); err != nil {
-		t.Fatalf("CheckCredentials: %v", err)
+	if cr, err := c.CheckCredentials(ctx); err != nil || !cr.Proven {
+		t.Fatalf("CheckCredentials = %+v, %v", cr, err)
 	}
 	lock, backup := lockAndStart(t, c)
 	if lock.Owner != testUser || backup.State != bitbucket.TaskRunning || backup.CancelToken == "" || backup.ID == "" {
@@ -122,7 +122,7 @@ func TestBadCredentials(t *testing.T) {
 	const wrong = "wrong-Pw-5kq"
 	c := newClient(t, srv.URL(), func(o *bitbucket.Options) { o.Password = wrong })
 	for name, call := range map[string]func() error{
-		"CheckCredentials": func() error { return c.CheckCredentials(t.Context()) },
+		"CheckCredentials": func() error { _, err := c.CheckCredentials(t.Context()); return err },
 		"Lock":             func() error { _, err := c.Lock(t.Context()); return err },
 	} {
 		err := call()
@@ -145,12 +145,12 @@ func TestBearerToken(t *testing.T) {
 	const token = "BBDC-tokenAAAA1111"
 	srv := startStandin(t, standin.Options{User: testUser, Password: testPassword, Token: token})
 	good := newClient(t, srv.URL(), func(o *bitbucket.Options) { o.User, o.Password, o.Token = "", "", token })
-	if err := good.CheckCredentials(t.Context()); err != nil {
-		t.Fatalf("a valid access token: %v", err)
+	if cr, err := good.CheckCredentials(t.Context()); err != nil || !cr.Proven {
+		t.Fatalf("a valid access token: %+v, %v", cr, err)
 	}
 	const wrong = "BBDC-tokenBBBB2222"
 	bad := newClient(t, srv.URL(), func(o *bitbucket.Options) { o.User, o.Password, o.Token = "", "", wrong })
-	err := bad.CheckCredentials(t.Context())
+	_, err := bad.CheckCredentials(t.Context())
 	if !bitbucket.IsUnauthorized(err) || strings.Contains(err.Error(), wrong) {
 		t.Errorf("a wrong access token: %v; want 401 without the token in the text", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -21,19 +22,29 @@ const (
 // not drain within the timeout.
 var ErrDrainTimeout = errors.New("timed out waiting for Bitbucket to drain")
 
-// TaskEndedError is returned by WaitDrained when the backup task stopped
-// running before the instance drained: an administrator cancelled it, or it
-// failed. The instance is still locked.
+// ErrLockGone is returned (wrapped) by WatchTask when the maintenance lock
+// the watch was given is no longer held: Bitbucket restarted, or the lock
+// was released by someone else.
+var ErrLockGone = errors.New("the maintenance lock is gone")
+
+// TaskEndedError is returned by WaitDrained and WatchTask when the backup
+// task stopped running: an administrator cancelled it, or it failed. The
+// instance is still locked.
 type TaskEndedError struct {
-	Status Status // the poll that saw it
+	Status  Status // the poll that saw it
+	Drained bool   // the instance had drained: the backup was under way
 }
 
 func (e *TaskEndedError) Error() string {
-	if e.Status.TaskState == "" {
-		return "bitbucket: no backup task is running under the lock (was StartBackup called?)"
+	when := "before the instance drained"
+	if e.Drained {
+		when = "while the backup was running"
 	}
-	return fmt.Sprintf("bitbucket: the backup task ended with state %s before the instance drained "+
-		"(cancelled by an administrator, or failed); unlock and try again", e.Status.TaskState)
+	if e.Status.TaskState == "" {
+		return "bitbucket: no backup task is running under the lock " + when + " (was StartBackup called?)"
+	}
+	return fmt.Sprintf("bitbucket: the backup task ended with state %s %s "+
+		"(cancelled by an administrator, or failed); unlock and try again", e.Status.TaskState, when)
 }
 
 // WaitDrained polls Status until both the database and the repositories are
@@ -84,4 +95,30 @@ func (c *Client) waitError(ctx, wctx context.Context, timeout time.Duration, las
 		return fmt.Errorf("bitbucket: waiting for the drain: %w", context.Cause(ctx))
 	}
 	return err
+}
+
+// WatchTask polls Status every interval while the backup runs, after the
+// drain, and returns when it stops: with a *TaskEndedError (Drained set)
+// when the task ended (an administrator cancelled it in Bitbucket), with an
+// error wrapping ErrLockGone when the lock is gone, or with ctx's cause when
+// ctx ends (the caller is done: a successful backup stops the watch before
+// it reports 100%). Failed polls that retrying may cure are logged and the
+// watch goes on.
+func (c *Client) WatchTask(ctx context.Context, unlockToken string, interval time.Duration) error {
+	for {
+		if err := c.sleep(ctx, interval); err != nil {
+			return context.Cause(ctx)
+		}
+		st, err := c.Status(ctx, unlockToken)
+		switch {
+		case ctx.Err() != nil:
+			return context.Cause(ctx)
+		case IsForbidden(err) || statusIs(err, http.StatusConflict):
+			return fmt.Errorf("bitbucket: %w while the backup was running (Bitbucket restarted, or someone unlocked it): %w", ErrLockGone, err)
+		case err != nil:
+			c.log.Warn("bitbucket: watching the backup task", "error", err)
+		case st.TaskState != TaskRunning:
+			return &TaskEndedError{Status: st, Drained: true}
+		}
+	}
 }

@@ -43,6 +43,8 @@ type DumpInfo struct {
 	Format   Format
 	Snapshot string // the exported snapshot pg_dump reads from
 	AppName  string // pg_dump's application_name, unique per dump
+	Host     string // the server as the DSN names it (the first of several)
+	Port     uint16
 }
 
 // Dump is a running pg_dump whose standard output is read through Read.
@@ -63,8 +65,13 @@ type Dump struct {
 	size    atomic.Int64
 	readErr error // sticky; only Read touches it
 
-	mu    sync.Mutex
-	ready bool
+	exported time.Time // when pg_export_snapshot returned
+
+	mu      sync.Mutex
+	ready   bool
+	readyAt time.Time
+	readyCh chan struct{} // closed once ready
+	counter *rowCounter
 
 	closeOnce sync.Once
 	closeErr  error
@@ -84,7 +91,7 @@ func (s *Source) Start(ctx context.Context, opts DumpOptions) (*Dump, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dump{ep: s.ep, logger: s.logger, conn: conn}
+	d := &Dump{ep: s.ep, logger: s.logger, conn: conn, readyCh: make(chan struct{})}
 	if err := s.export(ctx, d, opts); err != nil {
 		d.endExport()
 		return nil, err
@@ -93,6 +100,7 @@ func (s *Source) Start(ctx context.Context, opts DumpOptions) (*Dump, error) {
 		d.endExport()
 		return nil, err
 	}
+	d.startCounting(ctx)
 	s.logger.Info("pg_dump started", "database", d.info.Database, "server", d.info.Server.String(),
 		"snapshot", d.info.Snapshot, "format", string(d.info.Format), "tables", len(d.tables))
 	return d, nil
@@ -113,10 +121,12 @@ func (s *Source) export(ctx context.Context, d *Dump, opts DumpOptions) error {
 	if err := s.checkPgDump(ctx, &info); err != nil {
 		return err
 	}
-	d.info = DumpInfo{ServerInfo: info, Format: opts.Format, AppName: "bbvault-dump-" + rand.Text()[:16]}
+	d.info = DumpInfo{ServerInfo: info, Format: opts.Format, AppName: "bbvault-dump-" + rand.Text()[:16],
+		Host: s.ep.cfg.Host, Port: s.ep.cfg.Port}
 	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&d.info.Snapshot); err != nil {
 		return fmt.Errorf("exporting the snapshot: %w", err)
 	}
+	d.exported = time.Now()
 	d.tables, err = lockTargets(ctx, tx)
 	return err
 }
@@ -174,7 +184,8 @@ func (d *Dump) Read(p []byte) (int, error) {
 	switch {
 	case errors.Is(err, io.EOF):
 		err = d.proc.wait()
-		d.endExport() // pg_dump is done with the snapshot
+		d.stopCounting(err == nil)
+		d.endExport() // pg_dump and the counting are done with the snapshot
 		if err == nil {
 			err = io.EOF
 			d.logger.Info("pg_dump finished", "bytes", d.size.Load())
@@ -201,6 +212,7 @@ func (d *Dump) Close() error {
 			d.closeErr = d.proc.err
 		}
 		d.out.Close()
+		d.stopCounting(false) // a no-op after the end of the stream
 		d.endExport()
 	})
 	return d.closeErr
@@ -219,6 +231,16 @@ func (d *Dump) endExport() {
 		}
 		closeConn(d.conn)
 	})
+}
+
+// Exported is when the snapshot was exported, in Start.
+func (d *Dump) Exported() time.Time { return d.exported }
+
+// ReadyAt is when Ready saw pg_dump holding its locks; zero before.
+func (d *Dump) ReadyAt() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.readyAt
 }
 
 // Info describes the dump: server, database, encoding, format, snapshot.

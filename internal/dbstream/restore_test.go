@@ -161,3 +161,35 @@ func TestRestoreRejectsOwnerOptionsForPlainDumps(t *testing.T) {
 		t.Fatalf("no-owner restore of a plain dump: %v, want a refusal before creating anything", err)
 	}
 }
+
+// TestCheckTargetChangesNothing: the check before a restore accepts a missing
+// or empty database without creating anything, and refuses what Restore
+// would refuse, with the same words.
+func TestCheckTargetChangesNothing(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := testCtx(t)
+	missing := targetDB(t, pg)
+	if err := CheckTarget(ctx, RestoreOptions{TargetDSN: pg.DSN(missing)}, FormatCustom); err != nil {
+		t.Fatalf("missing database: %v", err)
+	}
+	if dbExists(t, pg, missing) {
+		t.Fatalf("the check created database %s", missing)
+	}
+	empty := pg.NewDB(t)
+	if err := CheckTarget(ctx, RestoreOptions{TargetDSN: pg.DSN(empty)}, ""); err != nil {
+		t.Fatalf("empty database: %v", err)
+	}
+	full := pg.NewDB(t)
+	execSQL(t, pg.DSN(full), "CREATE TABLE keep_me (id int PRIMARY KEY)")
+	err := CheckTarget(ctx, RestoreOptions{TargetDSN: pg.DSN(full)}, FormatCustom)
+	if err == nil || !strings.Contains(err.Error(), "already exists") || !strings.Contains(err.Error(), "public.keep_me") {
+		t.Fatalf("database with a table: %v, want a refusal naming the table", err)
+	}
+	err = CheckTarget(ctx, RestoreOptions{TargetDSN: pg.DSN(missing), Owner: "someone"}, FormatPlain)
+	if err == nil || !strings.Contains(err.Error(), "plain SQL") {
+		t.Fatalf("owner for a plain dump: %v, want a refusal", err)
+	}
+	if err := CheckTarget(ctx, RestoreOptions{TargetDSN: "host=127.0.0.1"}, ""); err == nil || !strings.Contains(err.Error(), "names no database") {
+		t.Fatalf("DSN without a database: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,15 @@ type Source struct {
 	ep     *endpoint
 	tools  toolFinder
 	logger *slog.Logger
+
+	mu     sync.Mutex
+	pgDump *foundTool // found by the first check; Start, under the lock, does not look again
+}
+
+// foundTool is a client program and its version.
+type foundTool struct {
+	path    string
+	version Version
 }
 
 // NewSource parses opts. It does no I/O: Check connects.
@@ -80,14 +90,11 @@ func (s *Source) Check(ctx context.Context) (ServerInfo, error) {
 // checkPgDump finds pg_dump, records its version in info and refuses one
 // older than the server, which pg_dump itself would abort on.
 func (s *Source) checkPgDump(ctx context.Context, info *ServerInfo) error {
-	path, err := s.tools.find(ctx, "pg_dump")
+	pd, err := s.findPgDump(ctx)
 	if err != nil {
 		return err
 	}
-	v, err := toolVersion(ctx, path)
-	if err != nil {
-		return err
-	}
+	v, path := pd.version, pd.path
 	info.PgDump, info.PgDumpPath = v, path
 	if v.majorKey() < info.Server.majorKey() {
 		return fmt.Errorf("pg_dump %s (%s) is older than the PostgreSQL %s server: "+
@@ -96,6 +103,26 @@ func (s *Source) checkPgDump(ctx context.Context, info *ServerInfo) error {
 			debianPostgresRoot, info.Server.Major())
 	}
 	return nil
+}
+
+// findPgDump finds pg_dump and runs it for its version, once per Source:
+// Start runs under Bitbucket's lock, where a process start (~5 ms) counts.
+func (s *Source) findPgDump(ctx context.Context) (foundTool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pgDump != nil {
+		return *s.pgDump, nil
+	}
+	path, err := s.tools.find(ctx, "pg_dump")
+	if err != nil {
+		return foundTool{}, err
+	}
+	v, err := toolVersion(ctx, path)
+	if err != nil {
+		return foundTool{}, err
+	}
+	s.pgDump = &foundTool{path: path, version: v}
+	return *s.pgDump, nil
 }
 
 // queryRower is what readServerInfo needs: a connection or a transaction.

@@ -41,6 +41,17 @@ func (t *target) maintenance(ctx context.Context) (*pgx.Conn, error) {
 
 // prepare refuses a target that holds relations and creates a missing one.
 func (t *target) prepare(ctx context.Context, opts RestoreOptions) error {
+	return t.visit(ctx, opts, func(conn *pgx.Conn) error { return t.create(ctx, conn, opts) })
+}
+
+// check refuses a target that holds relations, changing nothing.
+func (t *target) check(ctx context.Context, opts RestoreOptions) error {
+	return t.visit(ctx, opts, func(*pgx.Conn) error { return nil })
+}
+
+// visit checks an existing target for relations, or calls missing with a
+// connection to the maintenance database when the target does not exist.
+func (t *target) visit(ctx context.Context, opts RestoreOptions, missing func(*pgx.Conn) error) error {
 	if opts.Encoding != "" && !encodingRE.MatchString(opts.Encoding) {
 		return fmt.Errorf("invalid database encoding %q: use a PostgreSQL encoding name such as UTF8", opts.Encoding)
 	}
@@ -57,7 +68,7 @@ func (t *target) prepare(ctx context.Context, opts RestoreOptions) error {
 	if exists {
 		return t.checkEmpty(ctx)
 	}
-	return t.create(ctx, conn, opts)
+	return missing(conn)
 }
 
 // checkEmpty refuses an existing database that holds any relation outside
@@ -150,26 +161,14 @@ func (t *target) summarize(ctx context.Context) (Summary, error) {
 	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
 		return sum, fmt.Errorf("restore finished, but ANALYZE failed: %w", err)
 	}
-	rows, err := conn.Query(ctx, `
-		SELECT format('%I.%I', n.nspname, c.relname)
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'r' AND `+userRelationFilter+` ORDER BY 1`)
+	counts, err := countRows(ctx, conn)
 	if err != nil {
-		return sum, fmt.Errorf("listing restored tables: %w", err)
+		return sum, fmt.Errorf("restore finished, but %w", err)
 	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return sum, fmt.Errorf("listing restored tables: %w", err)
-	}
-	for _, table := range tables {
-		var n int64
-		// table is quoted by format('%I.%I') above.
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-			return sum, fmt.Errorf("counting rows of %s: %w", table, err)
-		}
+	for table, n := range counts {
 		sum.TableRows[table] = n
 		sum.Rows += n
 	}
-	sum.Tables = len(tables)
+	sum.Tables = len(counts)
 	return sum, nil
 }

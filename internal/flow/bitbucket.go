@@ -13,11 +13,24 @@ import (
 )
 
 // ErrBitbucket wraps failures of the lock flow after which Bitbucket was
-// left unlocked.
+// left unlocked (or was never locked by this run).
 var ErrBitbucket = errors.New("bitbucket")
 
-// ErrStillLocked means the unlock failed: Bitbucket may still be locked.
+// ErrStillLocked means Bitbucket may still be locked by bbvault: an unlock
+// failed, or a lock of an earlier run is still recorded.
 var ErrStillLocked = errors.New("Bitbucket may still be locked")
+
+// bitbucketError is an error of the client that is also ErrBitbucket,
+// without saying "bitbucket" twice.
+type bitbucketError struct{ err error }
+
+func (e bitbucketError) Error() string        { return e.err.Error() }
+func (e bitbucketError) Unwrap() error        { return e.err }
+func (e bitbucketError) Is(target error) bool { return target == ErrBitbucket }
+
+// DefaultWatchEvery is how often the backup task is polled while the lock
+// is held, when BitbucketLocker.WatchEvery is zero.
+const DefaultWatchEvery = time.Second
 
 // BitbucketLocker implements Locker with the maintenance API.
 type BitbucketLocker struct {
@@ -30,24 +43,54 @@ type BitbucketLocker struct {
 	// Emergency, if set, is given the unlock while the lock is held (and nil
 	// after), so a second Ctrl-C can still unlock before exiting.
 	Emergency func(unlock func(context.Context) error)
+	// Abort, if set, is called at most once, from another goroutine, when
+	// the backup task ends while the lock is held (an administrator
+	// cancelled it in Bitbucket) or the lock is lost. The run must stop:
+	// cancel its context with the error (which wraps ErrBitbucket) as the
+	// cause. Unlock still follows as usual.
+	Abort func(error)
+	// WatchEvery is how often the backup task is polled under the lock;
+	// zero means DefaultWatchEvery.
+	WatchEvery time.Duration
+
+	version string // what the version probe said
 }
 
 // Check probes the version and proves the credentials without changing
 // anything, and refuses to start while a lock of ours is recorded.
 func (b *BitbucketLocker) Check(ctx context.Context) error {
-	if st, err := b.State.Load(); err == nil {
-		return fmt.Errorf("%w: a lock taken by bbvault at %s (pid %d on %s) is still recorded in %s: if that run is dead, run `bbvault unlock`",
-			ErrBitbucket, st.LockedAt.Format(time.RFC3339), st.PID, st.Host, b.State.Path)
+	if err := b.checkState(); err != nil {
+		return err
 	}
 	info, err := b.Client.Version(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBitbucket, err)
 	}
+	b.version = info.Version
 	b.Logger.Info("Bitbucket found", "version", info.Version, "url", b.Client.BaseURL())
-	if err := b.Client.CheckCredentials(ctx); err != nil {
+	cr, err := b.Client.CheckCredentials(ctx)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBitbucket, err)
 	}
+	if !cr.Proven {
+		b.Logger.Warn("the Bitbucket credentials could not be proven before the lock; the lock will refuse them if they are wrong",
+			"why", cr.Evidence)
+	}
 	return nil
+}
+
+// checkState refuses to start while the unlock token of an earlier run is
+// recorded: that run's lock may still hold the instance.
+func (b *BitbucketLocker) checkState() error {
+	st, err := b.State.Load()
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %w: if no bbvault run holds the lock, remove the file (`bbvault unlock --token` releases a lock by hand)", ErrStillLocked, err)
+	}
+	return fmt.Errorf("%w: a lock taken by bbvault at %s (pid %d on %s) is still recorded in %s: if that run is dead, run `bbvault unlock`",
+		ErrStillLocked, st.LockedAt.Format(time.RFC3339), st.PID, st.Host, b.State.Path)
 }
 
 // Lock locks, persists the unlock token, starts the external backup and
@@ -65,14 +108,15 @@ func (b *BitbucketLocker) Lock(ctx context.Context) (Session, error) {
 	s.report = b.Client.NewProgressReporter(li.UnlockToken, time.Second)
 	if err := b.State.Save(LockState{BaseURL: b.Client.BaseURL(), UnlockToken: li.UnlockToken,
 		LockedAt: start, Host: hostname(), PID: os.Getpid()}); err != nil {
-		return nil, s.abandon(fmt.Errorf("persist the unlock token: %w", err))
+		return nil, s.abandon(ctx, fmt.Errorf("persist the unlock token: %w", err))
 	}
 	if b.Emergency != nil {
 		b.Emergency(s.Unlock)
 	}
 	if err := s.startAndDrain(ctx); err != nil {
-		return nil, s.abandon(err)
+		return nil, s.abandon(ctx, err)
 	}
+	s.watch(ctx)
 	return s, nil
 }
 
@@ -83,6 +127,13 @@ func (b *BitbucketLocker) now() time.Time {
 	return time.Now()
 }
 
+func (b *BitbucketLocker) watchEvery() time.Duration {
+	if b.WatchEvery > 0 {
+		return b.WatchEvery
+	}
+	return DefaultWatchEvery
+}
+
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
@@ -90,13 +141,16 @@ func hostname() string {
 
 // bbSession is a held lock.
 type bbSession struct {
-	b        *BitbucketLocker
-	token    string
-	lockedAt time.Time
-	report   *bitbucket.ProgressReporter
-	info     map[string]string
-	once     sync.Once
-	err      error
+	b         *BitbucketLocker
+	token     string
+	lockedAt  time.Time
+	report    *bitbucket.ProgressReporter
+	info      map[string]string
+	watchMu   sync.Mutex
+	watchStop func() // nil when no watch runs
+	abortOnce sync.Once
+	once      sync.Once
+	err       error
 }
 
 func (s *bbSession) startAndDrain(ctx context.Context) error {
@@ -113,15 +167,56 @@ func (s *bbSession) startAndDrain(ctx context.Context) error {
 		return fmt.Errorf("waiting for Bitbucket to drain: %w", err)
 	}
 	s.info = map[string]string{"url": s.b.Client.BaseURL(), "backup_id": bk.ID, "db_state": st.DBState, "scm_state": st.SCMState}
+	if s.b.version != "" {
+		s.info["version"] = s.b.version
+	}
 	return nil
 }
 
+// watch polls the backup task until the session finishes or unlocks: an
+// administrator who cancels the backup in Bitbucket stops the run.
+func (s *bbSession) watch(ctx context.Context) {
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := s.b.Client.WatchTask(wctx, s.token, s.b.watchEvery())
+		if wctx.Err() == nil {
+			s.abort(err)
+		}
+	}()
+	s.watchMu.Lock()
+	s.watchStop = func() { cancel(); <-done }
+	s.watchMu.Unlock()
+}
+
+// stopWatch ends the watch, if one runs, and waits for it.
+func (s *bbSession) stopWatch() {
+	s.watchMu.Lock()
+	stop := s.watchStop
+	s.watchStop = nil
+	s.watchMu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// abort reports, once, that the backup can no longer be trusted.
+func (s *bbSession) abort(cause error) {
+	s.abortOnce.Do(func() {
+		s.b.Logger.Error("stopping: the backup ended in Bitbucket while the lock was held", "error", cause)
+		if s.b.Abort != nil {
+			s.b.Abort(bitbucketError{cause})
+		}
+	})
+}
+
 // abandon unlocks after a failed lock sequence and returns the error,
-// saying whether the unlock worked.
-func (s *bbSession) abandon(cause error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+// saying whether the unlock worked. The unlock outlives ctx's cancellation.
+func (s *bbSession) abandon(ctx context.Context, cause error) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 	defer cancel()
-	if err := s.Unlock(ctx); err != nil {
+	if err := s.Unlock(uctx); err != nil {
 		return fmt.Errorf("%w: %w; and the unlock failed: %w", ErrStillLocked, cause, err)
 	}
 	return fmt.Errorf("%w: %w (Bitbucket was unlocked)", ErrBitbucket, cause)
@@ -133,14 +228,30 @@ func (s *bbSession) Progress(ctx context.Context, fraction float64) {
 	}
 }
 
-func (s *bbSession) Finish(ctx context.Context) error { return s.report.Finish(ctx) }
+// Finish stops the watch and reports 100%. If Bitbucket refuses because the
+// backup task ended meanwhile (an administrator cancelled it), the run is
+// aborted: what it read may postdate the cancel.
+func (s *bbSession) Finish(ctx context.Context) error {
+	s.stopWatch()
+	err := s.report.Finish(ctx)
+	if err == nil {
+		return nil
+	}
+	if st, serr := s.b.Client.Status(ctx, s.token); serr == nil && st.TaskState != bitbucket.TaskRunning {
+		ended := &bitbucket.TaskEndedError{Status: st, Drained: true}
+		s.abort(ended)
+		return ended
+	}
+	return err
+}
 
 func (s *bbSession) LockedAt() time.Time { return s.lockedAt }
 
 func (s *bbSession) Info() map[string]string { return s.info }
 
-// Unlock releases the lock once and forgets the token.
+// Unlock stops the watch, releases the lock once and forgets the token.
 func (s *bbSession) Unlock(ctx context.Context) error {
+	s.stopWatch()
 	s.once.Do(func() {
 		s.err = s.b.Client.Unlock(ctx, s.token)
 		if s.err != nil {

@@ -1,12 +1,33 @@
-// Package flow orchestrates a Bitbucket snapshot: the one place that sees
-// the repository, the home walker, the database stream and the Bitbucket
-// client together.
+// Package flow orchestrates a Bitbucket snapshot and its restore: the one
+// place that sees the repository, the home, the database and the Bitbucket
+// client together. It talks to Bitbucket and PostgreSQL through the ports in
+// ports.go (Locker, Database, DatabaseTarget), with adapters over
+// internal/bitbucket and internal/dbstream beside them (PostgresDatabase,
+// CommandDatabase for an administrator's dump command, and their targets).
+// node.go is a Mesh node's side of a snapshot (ServeNode, under
+// `bbvault node serve`); restorenode.go restores Mesh nodes' homes.
 //
-// The timeline (docs in ../../shared/docs/design-notes.md): a pre-lock pass
-// over the live home moves the bulk of the bytes; then lock and drain; under
-// the lock the database dump starts from an exported snapshot and the home is
-// walked again, re-reading only what changed; once pg_dump holds its snapshot
-// and the locked pass is done, Bitbucket is unlocked while the dump goes on
-// streaming; the manifest is written last, after everything it names is
-// durable. Every exit path after a successful lock unlocks.
+// The snapshot timeline (the README's "What it does" tells it to users): a
+// pre-lock pass over the live home moves the bulk of the bytes; then lock and
+// drain; under the lock the database dump starts from an exported snapshot
+// and the home is walked again, re-reading only what changed; once pg_dump
+// holds its snapshot and the locked pass is done, Bitbucket is unlocked while
+// the dump goes on streaming; the manifest is written last, after everything
+// it names is durable. Every exit path after a successful lock unlocks.
+//
+// The restore timeline: check that the snapshot holds what is asked for and
+// that every target is empty (restore never overwrites); then the home and
+// the database at the same time, so a restore takes as long as the slower
+// of the two; each runs to its end whatever happens to the other, and the
+// result reports both; then the post-restore steps (checks of what was
+// restored, changes for a new environment), each once the parts it needs
+// restored. AlternatesStep and PropertiesStep (newenv.go) fit a home to a
+// new path and database through internal/relocate.
+//
+// The drill (drill.go) is a restore into scratch areas beside production:
+// it refuses a scratch directory inside the live home and the live database
+// (drillsafety.go), creates and marks a scratch database, restores both
+// parts with AlternatesStep and a step running internal/drill's checks and
+// comparing the rows recorded at dump time (dbmeta.go), and removes the
+// scratch areas. Its verdict is ErrDamaged, ErrInconsistent or nil.
 package flow

@@ -33,7 +33,7 @@ func (rn *run) lockedFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.
 		if err := rn.w.Flush(ctx); err != nil {
 			return nil, nil, fmt.Errorf("upload the pre-lock pass: %w", err)
 		}
-		rn.phase("pre_lock", t0)
+		rn.res.Timings.PreLock = rn.since(t0)
 	}
 	dctx, cancelDump := context.WithCancelCause(ctx)
 	defer cancelDump(nil)
@@ -68,7 +68,7 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 		if sess, err = rn.opts.Lock.Lock(ctx); err != nil {
 			return nil, err
 		}
-		rn.phase("lock_and_drain", t0)
+		rn.res.Timings.LockAndDrain = rn.since(t0)
 		rn.res.Bitbucket = sess.Info()
 		release = rn.releaser(ctx, sess, sess.LockedAt())
 		stopReports = rn.reportProgress(ctx, sess)
@@ -94,7 +94,7 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 		t0 := rn.opts.Now()
 		id, perr := rn.lockedHomePass(ctx, prev)
 		root = id
-		rn.phase("locked_pass", t0)
+		rn.res.Timings.LockedPass = rn.since(t0)
 		return perr
 	})
 	if err = g.Wait(); err != nil {
@@ -188,7 +188,7 @@ func (rn *run) saveDump(ctx context.Context, dump Dump, out *repo.Stream) error 
 	if err != nil {
 		return err
 	}
-	*out = repo.Stream{Name: "database", Size: res.Size, Blobs: res.Blobs, Meta: dump.Meta()}
+	*out = repo.Stream{Name: DatabaseStream, Size: res.Size, Blobs: res.Blobs, Meta: dump.Meta()}
 	rn.dbDone = rn.opts.Now()
 	return nil
 }

@@ -50,3 +50,49 @@ type Dump interface {
 	// Meta describes the dump for the manifest.
 	Meta() map[string]string
 }
+
+// DatabaseTarget is the database a restore writes into. Its errors are
+// database failures (ErrDatabase), unless reading the dump stream met
+// damaged or missing data (ErrDamaged).
+type DatabaseTarget interface {
+	// Check proves, changing nothing, that the target can be reached and
+	// holds nothing a restore would overwrite, before anything is restored.
+	// dump is what the snapshot recorded of the dump (its Stream.Meta).
+	Check(ctx context.Context, dump map[string]string) error
+	// Restore writes the dump stream r into the target, reading it to its
+	// end (or until ctx ends).
+	Restore(ctx context.Context, r io.Reader, dump map[string]string) (DatabaseSummary, error)
+}
+
+// DatabaseSummary is what a database restore reports.
+type DatabaseSummary struct {
+	Database  string           // the database restored into
+	Tables    int              // tables that hold rows
+	Rows      int64            // rows in all of them, counted after the restore
+	Bytes     int64            // bytes of dump read
+	TableRows map[string]int64 // rows per table ("schema.table")
+}
+
+// Parts are the parts of a snapshot a restore writes.
+type Parts uint8
+
+// The parts; a Step needs a combination of them.
+const (
+	PartHome Parts = 1 << iota
+	PartDatabase
+)
+
+// Step is work done once a restore has written its parts: a check of what
+// was restored (git fsck, row counts, home and database agreeing) or a change
+// that fits it to a new environment (bitbucket.properties, alternates).
+type Step interface {
+	// Name says what the step does, in logs and results.
+	Name() string
+	// Needs is the parts the step works on; it is skipped unless all of
+	// them were asked for and restored without error.
+	Needs() Parts
+	// Run does the step. detail is what it found or changed, in its own
+	// terms (JSON-encodable: it reaches the CLI's --json output); an error
+	// fails the restore, and later steps still run.
+	Run(ctx context.Context, res *RestoreResult) (detail any, err error)
+}

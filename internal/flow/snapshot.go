@@ -38,9 +38,8 @@ type Result struct {
 	PreLock    archiver.Stats
 	Duration   time.Duration
 	LockWindow time.Duration
-	// Timings are the phases in milliseconds: pre_lock, lock_and_drain,
-	// locked_pass, database (to its end), total.
-	Timings     map[string]int64
+	// Timings are the phases in milliseconds.
+	Timings     repo.Timings
 	Bitbucket   map[string]string
 	BytesAdded  int64
 	StoredBytes int64
@@ -95,7 +94,7 @@ func (rn *run) execute(ctx context.Context) (*Result, error) {
 	}
 	parent := rn.findParent(ctx)
 	if parent != nil {
-		rn.estFiles, rn.estBytes = parent.Counts["files"], parent.Counts["bytes"]
+		rn.estFiles, rn.estBytes = parent.Counts.Files, parent.Counts.Bytes
 	}
 	rn.w = rn.r.NewWriter(ctx, rn.opts.Writer)
 	root, dbStreams, err := rn.passes(ctx, parent)
@@ -200,33 +199,28 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 	return &rn.res, nil
 }
 
-// phase records how long a phase took.
-func (rn *run) phase(name string, since time.Time) {
-	if rn.res.Timings == nil {
-		rn.res.Timings = map[string]int64{}
-	}
-	rn.res.Timings[name] = rn.opts.Now().Sub(since).Milliseconds()
-}
+// since is how long a phase that began at t0 took, in milliseconds.
+func (rn *run) since(t0 time.Time) int64 { return rn.opts.Now().Sub(t0).Milliseconds() }
 
-func (rn *run) timings() map[string]int64 {
-	rn.phase("total", rn.start)
+func (rn *run) timings() repo.Timings {
+	rn.res.Timings.Total = rn.since(rn.start)
 	if !rn.dbDone.IsZero() {
-		rn.res.Timings["database_under_lock"] = rn.dumpReady.Sub(rn.dumpStarted).Milliseconds()
-		rn.res.Timings["database"] = rn.dbDone.Sub(rn.dumpStarted).Milliseconds()
+		rn.res.Timings.DatabaseUnderLock = rn.dumpReady.Sub(rn.dumpStarted).Milliseconds()
+		rn.res.Timings.Database = rn.dbDone.Sub(rn.dumpStarted).Milliseconds()
 	}
 	return rn.res.Timings
 }
 
-func (rn *run) counts(st repo.WriterStats, streams []repo.Stream) map[string]int64 {
+func (rn *run) counts(st repo.WriterStats, streams []repo.Stream) repo.Counts {
 	h := rn.res.Home
-	c := map[string]int64{
-		"files": h.Files, "dirs": h.Dirs, "symlinks": h.Symlinks,
-		"bytes": h.BytesTotal, "bytes_read": h.BytesRead + rn.res.PreLock.BytesRead,
-		"bytes_added": st.NewRawBytes, "bytes_stored": st.StoredBytes,
-		"files_unchanged": h.Unchanged,
+	c := repo.Counts{
+		Files: h.Files, Dirs: h.Dirs, Symlinks: h.Symlinks,
+		Bytes: h.BytesTotal, BytesRead: h.BytesRead + rn.res.PreLock.BytesRead,
+		BytesAdded: st.NewRawBytes, BytesStored: st.StoredBytes,
+		FilesUnchanged: h.Unchanged,
 	}
 	for _, s := range streams {
-		c["db_bytes"] += s.Size
+		c.DBBytes += s.Size
 	}
 	return c
 }

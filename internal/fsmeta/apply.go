@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"bbvault/internal/longpath"
 	"bbvault/internal/tree"
 )
 
@@ -30,20 +32,63 @@ type ApplyOptions struct {
 
 // Apply sets owner, mode and times of path from n, in the order the package
 // documentation gives. For a directory, call it after the directory's
-// contents are written (or use DirQueue).
+// contents are written (or use DirQueue). path may be of any length.
 func Apply(path string, n tree.Node, opts ApplyOptions) error {
+	at, err := longpath.Split(path)
+	if err != nil {
+		return err
+	}
+	defer at.Close()
 	if opts.Chown || opts.Owner != nil {
 		uid, gid := ownerIDs(n, opts)
-		if err := unix.Fchownat(unix.AT_FDCWD, path, int(uid), int(gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.Fchownat(at.Dir, at.Name, int(uid), int(gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return &fs.PathError{Op: "lchown", Path: path, Err: err}
 		}
 	}
 	if n.Kind != tree.Symlink {
-		if err := unix.Fchmodat(unix.AT_FDCWD, path, n.Mode&tree.ModeMask, 0); err != nil {
+		if err := unix.Fchmodat(at.Dir, at.Name, n.Mode&tree.ModeMask, 0); err != nil {
 			return &fs.PathError{Op: "chmod", Path: path, Err: err}
 		}
 	}
-	return SetTimes(path, n)
+	if err := unix.UtimesNanoAt(at.Dir, at.Name, mtimeOnly(n), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "utimensat", Path: path, Err: err}
+	}
+	return nil
+}
+
+// ApplyFile is Apply for a regular file open as the descriptor fd (path
+// names it in errors): the same order, through the descriptor, with no path
+// lookups. Call it after the last write.
+func ApplyFile(fd int, path string, n tree.Node, opts ApplyOptions) error {
+	if opts.Chown || opts.Owner != nil {
+		uid, gid := ownerIDs(n, opts)
+		if err := unix.Fchown(fd, int(uid), int(gid)); err != nil {
+			return &fs.PathError{Op: "fchown", Path: path, Err: err}
+		}
+	}
+	if err := unix.Fchmod(fd, n.Mode&tree.ModeMask); err != nil {
+		return &fs.PathError{Op: "fchmod", Path: path, Err: err}
+	}
+	if err := futimens(fd, mtimeOnly(n)); err != nil {
+		return &fs.PathError{Op: "futimens", Path: path, Err: err}
+	}
+	return nil
+}
+
+// futimens is utimensat with a NULL path: the times of the open file
+// itself, on every kernel (AT_EMPTY_PATH came to utimensat only in 5.8).
+func futimens(fd int, ts []unix.Timespec) error {
+	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// mtimeOnly is the utimensat argument that sets the modification time to
+// n.MTime and leaves the access time alone.
+func mtimeOnly(n tree.Node) []unix.Timespec {
+	return []unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.NsecToTimespec(n.MTime)}
 }
 
 // ownerIDs picks the owner to give a file: the fixed Owner, else the stored
@@ -72,11 +117,12 @@ func ownerIDs(n tree.Node, opts ApplyOptions) (uid, gid uint32) {
 // SetTimes sets the modification time of path (not following a symbolic
 // link) to n.MTime with nanosecond precision, leaving the access time alone.
 func SetTimes(path string, n tree.Node) error {
-	ts := []unix.Timespec{
-		{Nsec: unix.UTIME_OMIT},
-		unix.NsecToTimespec(n.MTime),
+	at, err := longpath.Split(path)
+	if err != nil {
+		return err
 	}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	defer at.Close()
+	if err := unix.UtimesNanoAt(at.Dir, at.Name, mtimeOnly(n), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &fs.PathError{Op: "utimensat", Path: path, Err: err}
 	}
 	return nil

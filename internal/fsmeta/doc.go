@@ -1,7 +1,10 @@
 // Package fsmeta owns writing a snapshot's file-system metadata back on
-// restore: creating directories, symbolic links and hard links from tree
-// nodes, and applying owner, mode and times (Apply). It does not read
-// snapshots or file contents; the restorer drives it.
+// restore: creating directories, files, symbolic links and hard links from
+// tree nodes, renaming a finished file to its real name without replacing
+// anything (Rename), and applying owner, mode and times (Apply, or
+// ApplyFile through an open descriptor). It does not read snapshots or file
+// contents; the restorer drives it. Every path may be longer than PATH_MAX:
+// calls go through directory descriptors (package longpath) when needed.
 //
 // # Order of operations for one path
 //

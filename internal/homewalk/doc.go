@@ -58,5 +58,12 @@
 // listing matches the previous snapshot's node is not read again and keeps
 // its blob list. Stable re-lstats a file after reading it: if its size,
 // mtime, ctime or inode moved, it changed while it was read, and the pass
-// under the maintenance lock reads it again.
+// under the maintenance lock reads it again (its node is stored with the
+// CTime ChangedWhileRead, which Changed never takes for unchanged).
+//
+// # Depth
+//
+// Directories are listed, and files opened and re-checked, through
+// directory descriptors (package longpath) once a path is longer than the
+// kernel takes in one call, so a home deeper than PATH_MAX is read whole.
 package homewalk

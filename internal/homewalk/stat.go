@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"bbvault/internal/longpath"
 	"bbvault/internal/tree"
 )
 
@@ -56,8 +57,8 @@ func nodeFromStat(name string, kind tree.Kind, st *unix.Stat_t) tree.Node {
 // target. A fifo, socket or device is an error.
 func lstatNode(path string) (tree.Node, error) {
 	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return tree.Node{}, &fs.PathError{Op: "lstat", Path: path, Err: err}
+	if err := longpath.Lstat(path, &st); err != nil {
+		return tree.Node{}, err
 	}
 	kind, what, ok := kindOf(st.Mode)
 	if !ok {
@@ -65,6 +66,11 @@ func lstatNode(path string) (tree.Node, error) {
 	}
 	return nodeFromStat(filepath.Base(path), kind, &st), nil
 }
+
+// ChangedWhileRead is the CTime stored for a file that changed while it was
+// read: no file on disk has it, so Changed always reports such a file as
+// changed and the next pass reads it again. Its MTime stays the real one.
+const ChangedWhileRead int64 = 0
 
 // Changed reports whether cur differs from old in a way that means the file
 // must be read again: kind, size, mtime, ctime, inode or mode. When it
@@ -102,12 +108,12 @@ func Stable(before tree.Node, path string) (tree.Node, bool, error) {
 // error rather than a read that could block.
 func OpenFile(path string) (*os.File, error) {
 	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK
-	fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
+	fd, err := longpath.Open(path, flags|unix.O_NOATIME, 0)
 	if errors.Is(err, unix.EPERM) {
-		fd, err = unix.Open(path, flags, 0)
+		fd, err = longpath.Open(path, flags, 0)
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	if err := checkRegular(fd, path); err != nil {
 		unix.Close(fd)

@@ -26,6 +26,7 @@ func TestChanged(t *testing.T) {
 		{"size", func(n *tree.Node) { n.Size++ }, true},
 		{"mtime by 1ns", func(n *tree.Node) { n.MTime++ }, true},
 		{"ctime", func(n *tree.Node) { n.CTime++ }, true},
+		{"changed while read", func(n *tree.Node) { n.CTime = ChangedWhileRead }, true},
 		{"inode", func(n *tree.Node) { n.Inode++ }, true},
 		{"mode", func(n *tree.Node) { n.Mode = 0o600 }, true},
 		{"kind", func(n *tree.Node) { n.Kind = tree.Symlink }, true},

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"bbvault/internal/longpath"
 	"bbvault/internal/tree"
 )
 
@@ -105,7 +106,7 @@ func (w *Walker) Stat(rel string) (Entry, error) {
 		n.Name = ""
 	}
 	if n.Kind == tree.Symlink {
-		if n.LinkTarget, err = readLink(unix.AT_FDCWD, p, n.Size); err != nil {
+		if n.LinkTarget, err = readLinkPath(p, n.Size); err != nil {
 			return Entry{}, err
 		}
 	}
@@ -127,10 +128,11 @@ func (w *Walker) ReadDir(ctx context.Context, rel string) ([]Entry, []Warning, e
 		return nil, nil, err
 	}
 	dirPath := w.abs(rel)
-	d, err := os.OpenFile(dirPath, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	fd, err := longpath.Open(dirPath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read directory: %w", err)
 	}
+	d := os.NewFile(uintptr(fd), dirPath)
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
@@ -207,6 +209,16 @@ func (l *listing) keep(name, relPath string, kind tree.Kind, st *unix.Stat_t) er
 	e.User, e.Group = l.w.names.user(e.UID), l.w.names.group(e.GID)
 	l.entries = append(l.entries, e)
 	return nil
+}
+
+// readLinkPath reads the target of the symbolic link at p, of any length.
+func readLinkPath(p string, size int64) (string, error) {
+	at, err := longpath.Split(p)
+	if err != nil {
+		return "", fmt.Errorf("readlink: %w", err)
+	}
+	defer at.Close()
+	return readLink(at.Dir, at.Name, size)
 }
 
 // readLink reads a symbolic link's target relative to dirfd, growing the

@@ -15,6 +15,10 @@
 // serialised inside the process and take SQLite's write lock at BEGIN, so
 // two writers never deadlock on a lock upgrade.
 //
+// It also keeps the damage records of the repository (damage.go): packs and
+// blob copies that reads found damaged or missing, which package repo turns
+// into the set of blobs no writer may deduplicate against.
+//
 // For callers that ask "is this blob stored?" millions of times, the blob
 // IDs come out of SQLite in compact forms: [Fingerprints] (about 8.5 bytes
 // a blob, a certain "no", a "yes" wrong with odds below 10^-17, positions

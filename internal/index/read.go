@@ -51,7 +51,35 @@ func (d *DB) Has(ctx context.Context, id blob.ID) (bool, error) {
 // Lookup returns every place the blob is stored, ordered by pack ID; empty
 // (and no error) if no ingested index file lists it.
 func (d *DB) Lookup(ctx context.Context, id blob.ID) ([]Location, error) {
-	rows, err := d.lookupStmt.QueryContext(ctx, id[:])
+	return lookupWith(ctx, d.lookupStmt, id)
+}
+
+// LookupMany is Lookup for many blobs in one read transaction, which saves
+// the transaction (file locks, a size check) SQLite starts for every query
+// on its own: a restore asks for every blob of a home. fn gets each index
+// into ids with its locations, in order.
+func (d *DB) LookupMany(ctx context.Context, ids []blob.ID, fn func(i int, locs []Location) error) error {
+	tx, err := d.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return wrapErr("lookup", err)
+	}
+	defer tx.Rollback() // read only: nothing to keep
+	stmt := tx.StmtContext(ctx, d.lookupStmt)
+	defer stmt.Close()
+	for i, id := range ids {
+		locs, err := lookupWith(ctx, stmt, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(i, locs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func lookupWith(ctx context.Context, stmt *sql.Stmt, id blob.ID) ([]Location, error) {
+	rows, err := stmt.QueryContext(ctx, id[:])
 	if err != nil {
 		return nil, wrapErr("lookup "+id.Short(), err)
 	}

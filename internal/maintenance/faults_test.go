@@ -112,3 +112,31 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 		t.Errorf("%d snapshots restored, want the 3 the last prune kept", n)
 	}
 }
+
+// TestPruneSeesIndexObjectsItsCacheMissed: an index write whose reply was
+// lost stored an object this process's cache never heard of. A later prune
+// in the same process must still see it, or it deletes the packs that
+// object lists (the new packs of the failed prune's repack) as unreferenced.
+func TestPruneSeesIndexObjectsItsCacheMissed(t *testing.T) {
+	store := mem.New()
+	f := newFixture(t, store, 50)
+	history(f, 5)
+	lost := faulty.Fault{Op: faulty.OpPut, Prefix: "index/", Kind: faulty.FailAfter, First: 1}
+	r := openRepo(t, faulty.New(store, 1, lost), t.TempDir())
+	now := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+	_, err := Prune(context.Background(), r, PruneOptions{Policy: Policy{Last: 3}, MaxUnused: 0, Now: now})
+	if err == nil {
+		t.Fatal("the first prune's index write was to fail after storing the object")
+	}
+	for id := range f.want {
+		if !slices.Contains(snapshotIDs(t, f.r), id) {
+			delete(f.want, id) // forgotten before the failure
+		}
+	}
+	res := prune(t, r, PruneOptions{Policy: Policy{Last: 1}, MaxUnused: 0})
+	clean := fresh(f)
+	mustCheck(t, clean, true)
+	if n := f.verifyRestore(clean); n != 1 || res.SnapshotsKept != 1 {
+		t.Errorf("%d snapshots restored, %d kept; want 1", n, res.SnapshotsKept)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"bbvault/test/testenv"
 )
 
 var t0 = time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
@@ -224,27 +226,27 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 }
 
 func TestPushToRealPushgateway(t *testing.T) {
-	pg := startPushgateway(t)
+	pg := testenv.Pushgateway(t)
 	ctx := context.Background()
 	opts := PushOptions{Instance: "bb-node1"}
 	group := map[string]string{"job": Job, "instance": "bb-node1", "command": "snapshot"}
-	if err := Push(ctx, pg.url, snapshotRun(t0), opts); err != nil {
+	if err := Push(ctx, pg.URL, snapshotRun(t0), opts); err != nil {
 		t.Fatal(err)
 	}
-	mfs := scrape(t, pg.url)
+	mfs := scrape(t, pg.URL)
 	check(t, mfs, []want{{NameLastSuccess, group, float64(t0.Unix())}, {NameLockWindow, group, 2.5},
 		{NameAdded, group, 200 << 20}, {NameExitCode, group, 0}})
 
 	failAt := t0.Add(26 * time.Hour)
-	if err := Push(ctx, pg.url, failedRun("snapshot", failAt, 5), opts); err != nil {
+	if err := Push(ctx, pg.URL, failedRun("snapshot", failAt, 5), opts); err != nil {
 		t.Fatal(err)
 	}
 	checkRun := &Run{Command: "check", Start: failAt, End: failAt.Add(time.Minute), ExitCode: 9,
 		Errors: map[string]int{"missing_pack": 1}, Figures: &Figures{BytesRead: 1 << 20}}
-	if err := Push(ctx, pg.url, checkRun, opts); err != nil {
+	if err := Push(ctx, pg.URL, checkRun, opts); err != nil {
 		t.Fatal(err)
 	}
-	mfs = scrape(t, pg.url)
+	mfs = scrape(t, pg.URL)
 	check(t, mfs, []want{
 		{NameLastSuccess, group, float64(t0.Unix())}, {NameLastRun, group, float64(failAt.Unix())},
 		{NameExitCode, group, 5}, {NameErrors, map[string]string{"command": "snapshot", "kind": "storage"}, 1},
@@ -253,10 +255,10 @@ func TestPushToRealPushgateway(t *testing.T) {
 	})
 	absent(t, mfs, NameErrors, map[string]string{"command": "snapshot", "kind": "changed_during_read"})
 
-	if err := Push(ctx, pg.url, snapshotRun(failAt.Add(time.Hour)), opts); err != nil {
+	if err := Push(ctx, pg.URL, snapshotRun(failAt.Add(time.Hour)), opts); err != nil {
 		t.Fatal(err)
 	}
-	mfs = scrape(t, pg.url)
+	mfs = scrape(t, pg.URL)
 	check(t, mfs, []want{{NameExitCode, group, 0}, {NameLastSuccess, group, float64(failAt.Add(time.Hour).Unix())}})
 	absent(t, mfs, NameErrors, map[string]string{"command": "snapshot", "kind": "storage"})
 }
@@ -305,11 +307,11 @@ func TestPushRetriesThenGivesUpWithoutLeakingCredentials(t *testing.T) {
 }
 
 func TestPushRunsAfterCancellation(t *testing.T) {
-	pg := startPushgateway(t)
+	pg := testenv.Pushgateway(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // an interrupted run still reports
-	if err := Push(ctx, pg.url, failedRun("restore", t0, 130), PushOptions{Instance: "h"}); err != nil {
+	if err := Push(ctx, pg.URL, failedRun("restore", t0, 130), PushOptions{Instance: "h"}); err != nil {
 		t.Fatal(err)
 	}
-	check(t, scrape(t, pg.url), []want{{NameExitCode, map[string]string{"command": "restore"}, 130}})
+	check(t, scrape(t, pg.URL), []want{{NameExitCode, map[string]string{"command": "restore"}, 130}})
 }

@@ -99,6 +99,33 @@ func (c *codec) decompress(dst, payload []byte) ([]byte, error) {
 	return out, nil
 }
 
+// openInPlace is open decrypting over stored, which the caller gives up: a
+// raw blob's plaintext comes back as part of stored, with no copy; a
+// compressed one is decompressed into dst[:0].
+func (c *codec) openInPlace(dst, stored, ad []byte) ([]byte, error) {
+	if len(stored) < crypto.NonceSize {
+		return nil, fmt.Errorf("sealed data of %d bytes: %w", len(stored), crypto.ErrAuth)
+	}
+	plain, err := c.key.Open(stored[crypto.NonceSize:crypto.NonceSize], stored, ad)
+	if err != nil {
+		return nil, err
+	}
+	if len(plain) == 0 {
+		return nil, fmt.Errorf("empty plaintext: %w", crypto.ErrAuth)
+	}
+	switch plain[0] {
+	case flagRaw:
+		return plain[1:], nil
+	case flagZstd:
+		out, err := c.dec.DecodeAll(plain[1:], dst[:0])
+		if err != nil {
+			return nil, fmt.Errorf("decompress: %w", err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown compression flag %d", plain[0])
+}
+
 func (c *codec) close() {
 	c.enc.Close()
 	c.dec.Close()

@@ -74,6 +74,7 @@ type Writer struct {
 	knownOnce sync.Once
 	known     *index.ClaimSet
 	knownErr  error
+	again     reclaimed // suspect blobs this writer stored again
 
 	idxMu         sync.Mutex
 	unlisted      []index.Pack
@@ -177,7 +178,8 @@ func (w *Writer) save(t blob.Type, data, spare []byte) (blob.ID, bool, error) {
 }
 
 // claim reports whether the caller must store id: neither the repository
-// nor another worker of this writer has it. The repository's blob IDs are
+// nor another worker of this writer has it, or the repository has it only
+// in copies recorded bad (see suspect.go). The repository's blob IDs are
 // loaded into memory once (an SQL query per chunk costs 100 times more),
 // as fingerprints of 8.5 bytes a blob (index.ClaimSet).
 func (w *Writer) claim(id blob.ID) (bool, error) {
@@ -185,14 +187,21 @@ func (w *Writer) claim(id blob.ID) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if w.r.damage().suspect(id) {
+		return w.again.claim(id), nil
+	}
 	return known.Claim(id), nil
 }
 
 // knownSet loads the set of blobs the repository holds, once; blobs this
 // writer stores are added to it as they are claimed, and handed back to
-// it once indexed (settle).
+// it once indexed (settle). First it checks that the packs the index lists
+// are all there (checkPackObjects).
 func (w *Writer) knownSet() (*index.ClaimSet, error) {
 	w.knownOnce.Do(func() {
+		if err := w.r.checkPackObjects(w.ctx); err != nil && w.ctx.Err() == nil {
+			w.r.log.Warn("could not compare the index with the packs; deduplicating against the index as it is", "error", err)
+		}
 		w.known, w.knownErr = w.r.idx.ClaimSet(w.ctx)
 		if w.knownErr != nil {
 			w.knownErr = fmt.Errorf("load the index: %w", w.knownErr)
@@ -202,11 +211,15 @@ func (w *Writer) knownSet() (*index.ClaimSet, error) {
 }
 
 // Has reports whether the repository or this writer (in a pack not yet
-// uploaded) holds the blob. A manifest written after Finish may name it.
+// uploaded) holds the blob in a copy not recorded bad. A manifest written
+// after Finish may name it.
 func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
 	known, err := w.knownSet()
 	if err != nil {
 		return false, err
+	}
+	if w.r.damage().suspect(id) {
+		return w.again.has(id), nil
 	}
 	return known.Has(id), nil
 }

@@ -11,10 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,52 +23,6 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // commandTimeout bounds one bbvault command.
 const commandTimeout = 10 * time.Minute
-
-// binDirPrefix names the directories the binary is built into; the process
-// ID follows, so a later run can remove those of finished runs.
-const binDirPrefix = "bbvault-e2e-bin-"
-
-var buildOnce = sync.OnceValues(buildBinary)
-
-// bbvaultBinary returns the path of the bbvault binary, building it on first use.
-func bbvaultBinary(t testing.TB) string {
-	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatalf("build bbvault: %v", err)
-	}
-	return bin
-}
-
-func buildBinary() (string, error) {
-	removeStaleBinDirs()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("the go command is needed to build bbvault: %w", err)
-	}
-	dir, err := os.MkdirTemp("", binDirPrefix+strconv.Itoa(os.Getpid())+"-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "bbvault")
-	out, err := exec.Command(goBin, "build", "-o", bin, "bbvault/cmd/bbvault").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// removeStaleBinDirs removes binaries built by test processes that are gone.
-func removeStaleBinDirs() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binDirPrefix+"*"))
-	for _, d := range dirs {
-		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), binDirPrefix), "-")
-		pid, err := strconv.Atoi(pidText)
-		if err == nil && pid != os.Getpid() && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			os.RemoveAll(d)
-		}
-	}
-}
 
 // vault is a repository and the environment bbvault runs in to use it.
 type vault struct {
@@ -98,7 +49,7 @@ func s3Vault(t *testing.T) *vault {
 
 func newVault(t *testing.T, env map[string]string) *vault {
 	t.Helper()
-	v := &vault{t: t, bin: bbvaultBinary(t), env: map[string]string{
+	v := &vault{t: t, bin: testenv.Bbvault(t), env: map[string]string{
 		"BBVAULT_PASSWORD":  "pw-" + randomHex(8),
 		"BBVAULT_CACHE_DIR": t.TempDir(), "BBVAULT_STATE_DIR": t.TempDir(),
 		"XDG_CACHE_HOME": t.TempDir(), "XDG_STATE_HOME": t.TempDir(),
@@ -257,6 +208,12 @@ func newHome(t *testing.T, opts fixture.Options) *fixture.Home {
 }
 
 // smallHome is a home for tests that are about one behaviour, not volume.
+// movedExcluding is match, plus the file a restore to another path
+// rewrites (h.CheckMovedAlternates checks it).
+func movedExcluding(h *fixture.Home, match func(string) bool) func(string) bool {
+	return func(rel string) bool { return match(rel) || rel == h.AlternatesFile() }
+}
+
 func smallHome(t *testing.T) *fixture.Home {
 	return newHome(t, fixture.Options{PullRequests: 50, Attachments: 20, Commits: 10})
 }

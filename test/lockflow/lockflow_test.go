@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,34 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// bbvault builds the binary once per test run.
-func bbvault(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bbvault-lockflow-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "bbvault")
-		out, err := exec.Command("go", "build", "-o", binPath, "bbvault/cmd/bbvault").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build bbvault: %v", buildErr)
-	}
-	return binPath
-}
 
 type fixture struct {
 	t     *testing.T
@@ -57,7 +28,7 @@ type fixture struct {
 
 const password = "stand-in-password"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, edit ...func(*standin.Options)) *fixture {
 	t.Helper()
 	testenv.Git(t)
 	ctx := context.Background()
@@ -65,8 +36,12 @@ func newFixture(t *testing.T) *fixture {
 	if err := standin.MakeHome(ctx, f.home, 2); err != nil {
 		t.Fatal(err)
 	}
-	f.bb = standin.New(standin.Options{User: "admin", Password: password,
-		DBDrainTime: 50 * time.Millisecond, SCMDrainTime: 100 * time.Millisecond})
+	opts := standin.Options{User: "admin", Password: password,
+		DBDrainTime: 50 * time.Millisecond, SCMDrainTime: 100 * time.Millisecond}
+	for _, e := range edit {
+		e(&opts)
+	}
+	f.bb = standin.New(opts)
 	if err := f.bb.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) cmd(args ...string) *exec.Cmd {
-	c := exec.Command(bbvault(f.t), args...)
+	c := exec.Command(testenv.Bbvault(f.t), args...)
 	c.Env = f.env
 	return c
 }
@@ -193,10 +168,11 @@ func TestSIGKILLThenUnlockCommand(t *testing.T) {
 	if !f.bb.Locked() {
 		t.Fatal("the run finished before it could be killed: the 2 GiB file did not slow it down")
 	}
-	// A new snapshot refuses to start while a dead run's lock is recorded.
+	// A new snapshot refuses to start while a dead run's lock is recorded,
+	// saying that Bitbucket may still be locked (exit 7), not unlocked.
 	out, err := f.cmd("snapshot", "--home", f.home).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "bbvault unlock") {
-		t.Fatalf("snapshot over a recorded lock: err=%v, output:\n%s", err, out)
+	if code := exitCode(err); code != 7 || !strings.Contains(string(out), "bbvault unlock") {
+		t.Fatalf("snapshot over a recorded lock: exit %d, output:\n%s", code, out)
 	}
 	out, err = f.cmd("unlock").CombinedOutput()
 	if err != nil {

@@ -6,9 +6,14 @@
 // It is faithful where a backup client could notice: basic or bearer auth,
 // the status codes and JSON fields of every step, the database and the
 // repositories draining at different moments after the backup starts, a
-// maintenance page (503) for every other page while locked. Tests switch on
-// faults at runtime (SetFault, SetDrainFault) and read back what happened
-// (Locked, History, LockWindows).
+// maintenance page (503) for every other page while locked, accounts that
+// log in without the SYSADMIN permission (NonAdmins: 403). Where Bitbucket
+// versions differ or Atlassian documents nothing, each known answer is a
+// switch: Unlocked picks how GET /mvc/maintenance answers without the
+// maintenance token (200 with AVAILABLE states, 403 asking for the token,
+// 404). Tests switch on faults at runtime (SetFault, SetDrainFault), cancel
+// the backup as an administrator would (CancelBackup) and read back what
+// happened (Locked, History, LockWindows).
 //
 // With a home directory it also behaves like a live instance: it keeps
 // pushing commits into the bare repositories under

@@ -20,6 +20,7 @@ const (
 	StepProgress    Step = "progress"     // POST /mvc/admin/backups/progress/client
 	StepUnlock      Step = "unlock"       // DELETE /mvc/maintenance/lock
 	StepCancel      Step = "cancel"       // POST /mvc/maintenance?token=<cancelToken>
+	StepAdminPerms  Step = "admin-perms"  // GET /rest/api/1.0/admin/permissions/users
 	StepPage        Step = "page"         // anything else: the pages users see
 )
 
@@ -38,6 +39,7 @@ var routes = []route{
 	{http.MethodGet, "/mvc/maintenance", StepStatus, false, (*Server).status},
 	{http.MethodPost, "/mvc/maintenance", StepCancel, false, (*Server).cancelTask},
 	{http.MethodPost, "/mvc/admin/backups/progress/client", StepProgress, false, (*Server).progress},
+	{http.MethodGet, "/rest/api/1.0/admin/permissions/users", StepAdminPerms, false, (*Server).adminPermissions},
 }
 
 // reply is an answer before it is written: handlers return one, so that a
@@ -119,10 +121,14 @@ func (s *Server) serveStep(r *http.Request, rt route) reply {
 }
 
 // authenticate returns a 401 reply for a request without valid credentials,
-// and the zero reply otherwise.
+// a 403 for an account without SYSADMIN permission, and the zero reply
+// otherwise.
 func (s *Server) authenticate(r *http.Request, rt route) reply {
 	if rt.noAuth || s.authorized(r) {
 		return reply{}
+	}
+	if s.nonAdmin(r) {
+		return errorReply(http.StatusForbidden, "You are not permitted to access this resource: it requires the SYS_ADMIN permission.")
 	}
 	rep := errorReply(http.StatusUnauthorized, "Authentication failed. Please check your credentials and try again.")
 	rep.header = http.Header{"Www-Authenticate": {`Basic realm="Bitbucket"`}}
@@ -135,6 +141,13 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	user, pass, ok := r.BasicAuth()
 	return ok && s.opts.User != "" && equal(user, s.opts.User) && equal(pass, s.opts.Password)
+}
+
+// nonAdmin reports whether r logs in as one of Options.NonAdmins.
+func (s *Server) nonAdmin(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	want, known := s.opts.NonAdmins[user]
+	return ok && known && equal(pass, want)
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -122,6 +123,8 @@ func (s *Server) status(r *http.Request) reply {
 		if rep, bad := s.checkUnlockTokenLocked(tok); bad {
 			return rep
 		}
+	} else if rep, answered := s.withoutToken(); answered {
+		return rep
 	}
 	db, scm := s.drainLocked(time.Now())
 	st := statusJSON{DBState: db, SCMState: scm}
@@ -152,6 +155,47 @@ func (s *Server) progress(r *http.Request) reply {
 		s.endTaskLocked(TaskSuccessful)
 	}
 	return reply{status: http.StatusAccepted}
+}
+
+// withoutToken is the answer of Options.Unlocked to a status request
+// without the maintenance token, if it is not the status itself.
+func (s *Server) withoutToken() (reply, bool) {
+	switch s.opts.Unlocked {
+	case UnlockedTokenRequired:
+		return errorReply(http.StatusForbidden, "A valid X-Atlassian-Maintenance-Token header is required"), true
+	case UnlockedNotFound:
+		return errorReply(http.StatusNotFound, "No resource found at /mvc/maintenance"), true
+	}
+	return reply{}, false
+}
+
+// adminPermissions lists the users with a global permission matching the
+// filter: here the one SYSADMIN.
+func (s *Server) adminPermissions(r *http.Request) reply {
+	type entry struct {
+		User       map[string]any `json:"user"`
+		Permission string         `json:"permission"`
+	}
+	values := []entry{}
+	if f := r.URL.Query().Get("filter"); f == "" || strings.Contains(s.opts.User, f) {
+		values = append(values, entry{User: map[string]any{"name": s.opts.User, "slug": s.opts.User, "active": true},
+			Permission: "SYS_ADMIN"})
+	}
+	return reply{status: http.StatusOK, body: map[string]any{"size": len(values), "limit": 25,
+		"isLastPage": true, "start": 0, "values": values}}
+}
+
+// CancelBackup ends the running backup task as an administrator does from
+// Bitbucket's web interface; the lock stays. It reports whether a task was
+// running.
+func (s *Server) CancelBackup() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.maint == nil || s.maint.task == nil || s.maint.task.state != TaskRunning {
+		return false
+	}
+	s.endTaskLocked(TaskCancelled)
+	return true
 }
 
 // cancelTask ends the backup task with its cancel token; the lock stays.

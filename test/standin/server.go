@@ -21,6 +21,13 @@ type Options struct {
 	Password string
 	// Token, when set, is also accepted as "Authorization: Bearer <Token>".
 	Token string
+	// NonAdmins are accounts (name: password) that log in but lack the
+	// SYSADMIN permission: the maintenance and administration endpoints
+	// answer them 403, naming the permission.
+	NonAdmins map[string]string
+	// Unlocked is how GET /mvc/maintenance answers without the maintenance
+	// token, which Atlassian does not document and versions differ on.
+	Unlocked UnlockedAnswer
 	// Version is what the version probe reports; default "8.19.1".
 	Version string
 	// UnlockStatus is the status of a successful unlock: 202 (the default)
@@ -50,6 +57,28 @@ type Options struct {
 	Drain DrainFault
 	// Logger receives request and push records; nil discards them.
 	Logger *slog.Logger
+}
+
+// UnlockedAnswer is an answer of GET /mvc/maintenance without the token.
+type UnlockedAnswer string
+
+// The answers seen from Bitbucket versions.
+const (
+	UnlockedAvailable     UnlockedAnswer = ""               // 200 with the drain states (AVAILABLE when unlocked)
+	UnlockedTokenRequired UnlockedAnswer = "token-required" // 403 "A valid X-Atlassian-Maintenance-Token header is required"
+	UnlockedNotFound      UnlockedAnswer = "not-found"      // 404
+)
+
+// UnlockedAnswers lists every UnlockedAnswer, for tests that run under each.
+func UnlockedAnswers() []UnlockedAnswer {
+	return []UnlockedAnswer{UnlockedAvailable, UnlockedTokenRequired, UnlockedNotFound}
+}
+
+func (u UnlockedAnswer) String() string {
+	if u == UnlockedAvailable {
+		return "available"
+	}
+	return string(u)
 }
 
 // Server is the stand-in. It is an http.Handler; Start serves it on a

@@ -2,8 +2,10 @@ package standin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,5 +200,82 @@ func TestListensOnLoopbackOnly(t *testing.T) {
 	if err := srv.Start(t.Context()); err == nil {
 		srv.Close()
 		t.Fatal("the stand-in listened on every interface")
+	}
+}
+
+// How GET /mvc/maintenance answers without the token is a switch; with the
+// token, under a lock, every switch answers the status.
+func TestUnlockedAnswers(t *testing.T) {
+	for _, c := range []struct {
+		answer standin.UnlockedAnswer
+		status int
+		says   string
+	}{
+		{standin.UnlockedAvailable, 200, "AVAILABLE"},
+		{standin.UnlockedTokenRequired, 403, "X-Atlassian-Maintenance-Token header is required"},
+		{standin.UnlockedNotFound, 404, ""},
+	} {
+		t.Run(c.answer.String(), func(t *testing.T) {
+			srv := start(t, standin.Options{Unlocked: c.answer})
+			body := expect(t, srv, request{method: "GET", path: "/mvc/maintenance", auth: basic}, c.status)
+			if got := fmt.Sprint(body); !strings.Contains(got, c.says) {
+				t.Errorf("answer %v does not say %q", got, c.says)
+			}
+			if got, _ := send(t, srv, request{method: "GET", path: "/mvc/maintenance"}); got != 401 {
+				t.Errorf("without credentials: %d, want 401 first", got)
+			}
+			lock := expect(t, srv, request{method: "POST", path: "/mvc/maintenance/lock", auth: basic}, 202)
+			st := expect(t, srv, request{method: "GET", path: "/mvc/maintenance", auth: basic, token: lock["unlockToken"].(string)}, 200)
+			if st["db-state"] != "AVAILABLE" {
+				t.Errorf("status with the token under the lock: %v", st)
+			}
+		})
+	}
+}
+
+// An account without SYSADMIN logs in but is refused, naming the
+// permission; the administration API lists the system administrator.
+func TestPermissions(t *testing.T) {
+	srv := start(t, standin.Options{User: user, Password: password, NonAdmins: map[string]string{"dev": "dev-pw"}})
+	dev := func(r *http.Request) { r.SetBasicAuth("dev", "dev-pw") }
+	for _, rq := range []request{
+		{method: "GET", path: "/mvc/maintenance", auth: dev},
+		{method: "POST", path: "/mvc/maintenance/lock", auth: dev},
+		{method: "GET", path: "/rest/api/1.0/admin/permissions/users", auth: dev},
+	} {
+		body := expect(t, srv, rq, 403)
+		if !strings.Contains(fmt.Sprint(body), "SYS_ADMIN") {
+			t.Errorf("%s %s: %v does not name the permission", rq.method, rq.path, body)
+		}
+	}
+	if got, _ := send(t, srv, request{method: "GET", path: "/mvc/maintenance",
+		auth: func(r *http.Request) { r.SetBasicAuth("dev", "wrong") }}); got != 401 {
+		t.Errorf("a non-admin with a wrong password: %d, want 401", got)
+	}
+	body := expect(t, srv, request{method: "GET", path: "/rest/api/1.0/admin/permissions/users?filter=" + user, auth: basic}, 200)
+	values, _ := body["values"].([]any)
+	if len(values) != 1 || values[0].(map[string]any)["permission"] != "SYS_ADMIN" {
+		t.Errorf("admin permissions: %v", body)
+	}
+	if srv.Locked() {
+		t.Error("a non-admin locked the instance")
+	}
+}
+
+// CancelBackup ends the task as an administrator's click does; the lock stays.
+func TestCancelBackupFromTheUI(t *testing.T) {
+	srv := start(t, standin.Options{})
+	if srv.CancelBackup() {
+		t.Error("CancelBackup with no backup running reported a cancel")
+	}
+	lock := expect(t, srv, request{method: "POST", path: "/mvc/maintenance/lock", auth: basic}, 202)
+	tok := lock["unlockToken"].(string)
+	expect(t, srv, request{method: "POST", path: "/mvc/admin/backups?external=true", auth: basic, token: tok}, 202)
+	if !srv.CancelBackup() {
+		t.Fatal("CancelBackup did not see the running backup")
+	}
+	st := expect(t, srv, request{method: "GET", path: "/mvc/maintenance", auth: basic, token: tok}, 200)
+	if st["task"].(map[string]any)["state"] != "CANCELLED" || !srv.Locked() {
+		t.Errorf("after the cancel: %v, locked %v", st, srv.Locked())
 	}
 }

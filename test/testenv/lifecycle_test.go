@@ -9,12 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"bbvault/test/servers"
 )
 
 // childEnv makes the test binary, run by TestServersStopWithTheTestBinary,
@@ -25,8 +26,7 @@ const childEnv = "BBVAULT_TESTENV_CHILD"
 type childReport struct {
 	MinIOPID, PostgresPID int
 	Dirs                  []string
-	ShmKey                int64 // PostgreSQL's System V shared memory segment
-	ShmID                 int
+	ShmIDs                []int // PostgreSQL's System V shared memory segments
 }
 
 // runChild is the child's whole life; it returns the exit code.
@@ -41,14 +41,19 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, "child: postgres:", err)
 		return 1
 	}
-	report := childReport{MinIOPID: s.proc.pid(), PostgresPID: p.proc.pid(), Dirs: []string{s.dir, p.dir}}
-	report.ShmKey, report.ShmID, _ = postmasterShm(filepath.Join(p.dataDir(), "postmaster.pid"))
+	bin, err := bbvaultOnce()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child: bbvault:", err)
+		return 1
+	}
+	report := childReport{MinIOPID: s.PID(), PostgresPID: p.PID(),
+		Dirs: []string{s.Dir(), p.Dir(), filepath.Dir(bin)}, ShmIDs: shmSegments(p.PID())}
 	if err := json.NewEncoder(os.Stdout).Encode(report); err != nil {
 		fmt.Fprintln(os.Stderr, "child: report:", err)
 		return 1
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin) // hold the servers until stdin closes
-	if err := servers.stopAll(); err != nil {
+	if err := running.stopAll(); err != nil {
 		fmt.Fprintln(os.Stderr, "child: stop:", err)
 		return 1
 	}
@@ -56,8 +61,9 @@ func runChild() int {
 }
 
 func TestServersStopWithTheTestBinary(t *testing.T) {
-	MinIO(t) // the children need both servers: Need them here first
+	MinIO(t) // the children need both servers and bbvault: Need them here first
 	Postgres(t)
+	Bbvault(t)
 	t.Run("normal end stops servers and removes data", func(t *testing.T) {
 		t.Parallel()
 		cmd, stdin, report := startChild(t)
@@ -101,6 +107,10 @@ func startChild(t *testing.T) (*exec.Cmd, io.WriteCloser, childReport) {
 		_ = cmd.Wait()
 		t.Fatalf("child report: %v; stderr:\n%s", err, cmd.Stderr)
 	}
+	if len(report.ShmIDs) == 0 {
+		t.Errorf("the child's PostgreSQL (pid %d) has no System V shared memory segment in /proc/sysvipc/shm",
+			report.PostgresPID)
+	}
 	return cmd, stdin, report
 }
 
@@ -111,7 +121,7 @@ func assertStopped(t *testing.T, r childReport, sweep bool) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if sweep {
-			sweepStale()
+			_, _ = servers.SweepStale()
 		}
 		left := leftovers(r)
 		if len(left) == 0 {
@@ -129,7 +139,7 @@ func assertStopped(t *testing.T, r childReport, sweep bool) {
 func leftovers(r childReport) []string {
 	var left []string
 	for name, pid := range map[string]int{"minio": r.MinIOPID, "postgres": r.PostgresPID} {
-		if running(pid) {
+		if isRunning(pid) {
 			left = append(left, fmt.Sprintf("%s (pid %d) running", name, pid))
 		}
 	}
@@ -138,15 +148,37 @@ func leftovers(r childReport) []string {
 			left = append(left, dir+" present")
 		}
 	}
-	var desc unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(r.ShmID, unix.IPC_STAT, &desc); err == nil && int64(desc.Perm.Key) == r.ShmKey {
-		left = append(left, fmt.Sprintf("shared memory segment %d (key %d) present", r.ShmID, r.ShmKey))
+	for _, id := range shmSegments(r.PostgresPID) {
+		if slices.Contains(r.ShmIDs, id) {
+			left = append(left, fmt.Sprintf("shared memory segment %d present", id))
+		}
 	}
 	return left
 }
 
-// running reports whether pid is a live process (a zombie is not).
-func running(pid int) bool {
+// shmSegments lists the IDs of the System V shared memory segments that
+// process pid created, from /proc/sysvipc/shm (columns: key shmid perms size
+// cpid ...).
+func shmSegments(pid int) []int {
+	data, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		return nil
+	}
+	var ids []int
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[4] != strconv.Itoa(pid) {
+			continue
+		}
+		if id, err := strconv.Atoi(f[1]); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// isRunning reports whether pid is a live process (a zombie is not).
+func isRunning(pid int) bool {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return false

@@ -3,10 +3,13 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+
+	"bbvault/test/servers"
 )
 
 // outcome records how Need ended a test, without ending the real one.
@@ -64,9 +67,9 @@ func TestNeedSkipsOutsideCI(t *testing.T) {
 func TestMissingMinIOTellsHowToInstall(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no minio, and no go to ask for GOPATH
 	t.Setenv("HOME", t.TempDir())
-	_, err := findMinIO()
-	if !errors.Is(err, errMissing) {
-		t.Fatalf("findMinIO with an empty PATH and HOME: %v, want errMissing", err)
+	_, err := servers.FindMinIO()
+	if !errors.Is(err, servers.ErrMissing) {
+		t.Fatalf("FindMinIO with an empty PATH and HOME: %v, want ErrMissing", err)
 	}
 	t.Setenv("CI", "true")
 	o := record(func(tb testing.TB) { requireStarted(tb, err) })
@@ -82,6 +85,7 @@ func TestServersRequireMain(t *testing.T) {
 	for name, start := range map[string]func(testing.TB){
 		"MinIO":    func(tb testing.TB) { MinIO(tb) },
 		"Postgres": func(tb testing.TB) { Postgres(tb) },
+		"Bbvault":  func(tb testing.TB) { Bbvault(tb) },
 	} {
 		o := record(start)
 		if !strings.Contains(o.failed, "func TestMain(m *testing.M) { testenv.Main(m) }") {
@@ -93,8 +97,8 @@ func TestServersRequireMain(t *testing.T) {
 
 func TestGitFindsAWorkingBinary(t *testing.T) {
 	git := Git(t)
-	if !isExecutable(git) {
-		t.Fatalf("Git returned %q, not an executable", git)
+	if out, err := exec.Command(git, "--version").Output(); err != nil || !strings.HasPrefix(string(out), "git version") {
+		t.Fatalf("%s --version: %q, %v; want a git version", git, out, err)
 	}
 }
 

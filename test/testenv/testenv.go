@@ -10,31 +10,33 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"bbvault/test/servers"
 )
 
 // installHint tells the user how to get the binaries testenv looks for.
 const installHint = "run scripts/install-test-deps.sh"
 
-// errMissing marks a start failure caused by something not installed on the
-// machine; tests turn it into Need (skip, or fail under CI).
-var errMissing = errors.New("not installed")
-
 // mainStarted is set by Main; servers are only started under Main, which is
 // what stops them again.
 var mainStarted atomic.Bool
 
-// servers holds the stop functions of every server this test binary started.
-var servers registry
+// running holds the stop functions of every server this test binary started
+// and the removal of every directory it keeps for its whole run.
+var running registry
 
-// Main runs the tests of a package and then stops the servers they started.
+// Main runs the tests of a package and then stops the servers they started
+// and removes the directories testenv made for them.
 // Use it as: func TestMain(m *testing.M) { testenv.Main(m) }.
-// SIGINT and SIGTERM also stop the servers before the binary exits.
+// SIGINT and SIGTERM also stop the servers before the binary exits. Before
+// the tests run, Main removes what killed test binaries left behind.
 func Main(m *testing.M) {
 	mainStarted.Store(true)
+	_, _ = servers.SweepStale() // best effort: what it cannot remove, a later run tries again
 	release := stopOnSignal()
 	code := m.Run()
 	release()
-	if err := servers.stopAll(); err != nil {
+	if err := running.stopAll(); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: stopping servers: %v\n", err)
 	}
 	os.Exit(code)
@@ -62,6 +64,29 @@ func Git(t testing.TB) string {
 	return path
 }
 
+// startOnce returns a function that calls start the first time and returns
+// its result to every caller; Main calls the stop function start returned.
+func startOnce[S any](start func() (S, func() error, error)) func() (S, error) {
+	return sync.OnceValues(func() (S, error) {
+		s, stop, err := start()
+		if err == nil {
+			running.add(stop)
+		}
+		return s, err
+	})
+}
+
+// started returns what get starts (named what in messages), after checking
+// that Main runs; what cannot start ends the test (Need when something is
+// not installed).
+func started[S any](t testing.TB, what string, get func() (S, error)) S {
+	t.Helper()
+	requireMain(t, what)
+	s, err := get()
+	requireStarted(t, err)
+	return s
+}
+
 // requireMain fails the test if the binary's TestMain does not run Main,
 // which is what stops the servers again.
 func requireMain(t testing.TB, server string) {
@@ -76,8 +101,8 @@ func requireMain(t testing.TB, server string) {
 // Need for something not installed, a failure for anything else.
 func requireStarted(t testing.TB, err error) {
 	t.Helper()
-	if errors.Is(err, errMissing) {
-		Need(t, "testenv: %v: %s", err, installHint)
+	if errors.Is(err, servers.ErrMissing) {
+		Need(t, "testenv: %v", err) // the error says how to install what is missing
 	}
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -94,7 +119,7 @@ func stopOnSignal() (release func()) {
 	wg.Go(func() {
 		select {
 		case sig := <-sigs:
-			if err := servers.stopAll(); err != nil {
+			if err := running.stopAll(); err != nil {
 				fmt.Fprintf(os.Stderr, "testenv: stopping servers: %v\n", err)
 			}
 			fmt.Fprintf(os.Stderr, "testenv: %v: servers stopped\n", sig)

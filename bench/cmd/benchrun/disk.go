@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-
-	"bbvault/bench/internal/units"
 )
 
 // homeCopies estimates how many copies of the home a tool keeps at one
@@ -46,7 +44,7 @@ func checkDisk(c config, dir string) error {
 	if need > free {
 		return fmt.Errorf("this run needs about %s of disk under %s and %s is free: "+
 			"run the destinations one at a time (--dests local, then --dests s3), "+
-			"give a smaller --home-size, or point --work elsewhere", units.Human(need), dir, units.Human(free))
+			"give a smaller --home-size, or point --work elsewhere", human(need), dir, human(free))
 	}
 	return nil
 }

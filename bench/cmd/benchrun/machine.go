@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"bbvault/bench/internal/servers"
+	"bbvault/test/servers"
 )
 
 // machine describes where the run happened: what the figures depend on.

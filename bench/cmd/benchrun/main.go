@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"bbvault/bench/internal/report"
-	"bbvault/bench/internal/units"
+	"bbvault/internal/progress"
 )
 
 func main() {
@@ -131,4 +131,5 @@ func render(stdout io.Writer, path, out string) error {
 	return nil
 }
 
-func human(n int64) string { return units.Human(n) }
+// human prints a byte count the way bbvault itself does.
+func human(n int64) string { return progress.Bytes(n) }

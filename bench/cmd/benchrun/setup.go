@@ -19,12 +19,18 @@ import (
 	"bbvault/bench/internal/homegen"
 	"bbvault/bench/internal/peer"
 	"bbvault/bench/internal/report"
-	"bbvault/bench/internal/servers"
+	"bbvault/bench/internal/s3proxy"
+	"bbvault/test/servers"
 	"bbvault/test/standin"
 )
 
 // sourceDB is the name of the database backed up.
 const sourceDB = "bitbucket"
+
+// bulkLoad tunes the benchmark's PostgreSQL for generating and restoring
+// gigabytes at a time.
+var bulkLoad = servers.PostgresOptions{Settings: []string{"max_wal_size=4GB", "shared_buffers=256MB",
+	"maintenance_work_mem=256MB", "max_connections=60"}}
 
 // bench is one run: its servers, data, tools and results.
 type bench struct {
@@ -35,7 +41,7 @@ type bench struct {
 
 	pg      *servers.Postgres
 	minio   *servers.MinIO
-	proxy   *servers.Proxy
+	proxy   *s3proxy.Proxy
 	standin *standin.Server
 	env     *peer.Env
 	home    homegen.Options
@@ -55,7 +61,7 @@ func (b *bench) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.pg, err = servers.StartPostgres(ctx); err != nil {
+	if b.pg, err = servers.StartPostgres(ctx, bulkLoad); err != nil {
 		return err
 	}
 	b.env = &peer.Env{Home: filepath.Join(b.work, "home"), DB: sourceDB, PG: b.pg, Bbvault: bbvault,
@@ -85,7 +91,7 @@ func (b *bench) makeWork() error {
 			fmt.Fprintf(b.progress, "removed %s, left by a run that was killed\n", dir)
 		}
 		warnIf(b, err)
-		dir, err := servers.TempDir("work")
+		dir, err := servers.NewDir("work")
 		if err != nil {
 			return err
 		}
@@ -107,7 +113,7 @@ func (b *bench) startS3(ctx context.Context) error {
 	if b.minio, err = servers.StartMinIO(ctx, filepath.Join(b.work, "minio")); err != nil {
 		return err
 	}
-	if b.proxy, err = servers.StartProxy(b.minio.Endpoint, b.log); err != nil {
+	if b.proxy, err = s3proxy.Start(b.minio.Endpoint, b.log); err != nil {
 		return err
 	}
 	b.env.S3 = &peer.S3{URL: b.proxy.URL(), AccessKey: b.minio.AccessKey, SecretKey: b.minio.SecretKey}
@@ -162,7 +168,7 @@ func (b *bench) generate(ctx context.Context) error {
 	var ds dbgen.Summary
 	g.Go(func() (err error) { hs, err = homegen.Generate(gctx, b.home); return err })
 	g.Go(func() (err error) {
-		ds, err = dbgen.Generate(gctx, dbgen.Options{DSN: b.pg.ConnString(sourceDB), Bytes: b.cfg.dbBytes, Logger: b.log})
+		ds, err = dbgen.Generate(gctx, dbgen.Options{DSN: b.pg.DSN(sourceDB), Bytes: b.cfg.dbBytes, Logger: b.log})
 		return err
 	})
 	if err := g.Wait(); err != nil {

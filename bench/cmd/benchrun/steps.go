@@ -13,7 +13,7 @@ import (
 	"bbvault/bench/internal/measure"
 	"bbvault/bench/internal/peer"
 	"bbvault/bench/internal/report"
-	"bbvault/bench/internal/servers"
+	"bbvault/bench/internal/s3proxy"
 )
 
 // snapshots runs the three snapshot scenarios, with the day of work before
@@ -34,7 +34,7 @@ func (b *bench) dayOfWork(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("day of work: %w", err)
 	}
-	c, err := dbgen.Churn(ctx, dbgen.Options{DSN: b.pg.ConnString(sourceDB), Logger: b.log}, 1)
+	c, err := dbgen.Churn(ctx, dbgen.Options{DSN: b.pg.DSN(sourceDB), Logger: b.log}, 1)
 	if err != nil {
 		return fmt.Errorf("day of work: %w", err)
 	}
@@ -78,7 +78,7 @@ func (b *bench) record(ctx context.Context, name string, t peer.Tool, fn func(pe
 
 // fill copies the outcome's figures into the row and adds the storage,
 // cache, S3 and lock figures the harness measures itself.
-func (b *bench) fill(ctx context.Context, row *report.Row, t peer.Tool, o peer.Outcome, reqs servers.Requests, windows int) {
+func (b *bench) fill(ctx context.Context, row *report.Row, t peer.Tool, o peer.Outcome, reqs s3proxy.Requests, windows int) {
 	row.Start, row.WallMs, row.CPUMs, row.MaxRSS = o.Start, ms(o.Wall), ms(o.CPU()), o.MaxRSS
 	row.Staging, row.ToolLockMs, row.Info = o.Staging, ms(o.Lock), o.Info
 	row.LockMs = row.ToolLockMs
@@ -137,7 +137,7 @@ func (b *bench) add(row report.Row) {
 // checks it, then removes the target again.
 func (b *bench) restores(ctx context.Context) {
 	fmt.Fprintf(b.progress, "\n[%s]\n", report.Restore)
-	want, err := dbgen.Fingerprints(ctx, b.pg.ConnString(sourceDB))
+	want, err := dbgen.Fingerprints(ctx, b.pg.DSN(sourceDB))
 	warnIf(b, err)
 	for _, t := range b.tools {
 		target := filepath.Join(b.work, "restore", t.Name()+"-"+t.Dest().Kind)
@@ -160,7 +160,7 @@ func (b *bench) restores(ctx context.Context) {
 // verify checks a restored home and database against the source.
 func (b *bench) verify(ctx context.Context, home, db string, want map[string]dbgen.Fingerprint) string {
 	verdict := "home " + compareHomes(b.env.Home, home, sampleEvery)
-	got, err := dbgen.Fingerprints(ctx, b.pg.ConnString(db))
+	got, err := dbgen.Fingerprints(ctx, b.pg.DSN(db))
 	switch {
 	case err != nil:
 		verdict += "; database check failed: " + firstLine(err.Error())
@@ -241,9 +241,9 @@ func firstLine(s string) string {
 }
 
 // s3Count is the proxy's request count so far (zero without S3).
-func (b *bench) s3Count() servers.Requests {
+func (b *bench) s3Count() s3proxy.Requests {
 	if b.proxy == nil {
-		return servers.Requests{}
+		return s3proxy.Requests{}
 	}
 	return b.proxy.Count()
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"bbvault/bench/internal/measure"
-	"bbvault/bench/internal/servers"
 	"bbvault/bench/internal/synth"
+	"bbvault/test/servers"
 )
 
 // bench is one run.
@@ -136,7 +136,7 @@ func (b *bench) makeWork() error {
 				fmt.Fprintf(b.progress, "removed %s, left by a run that was killed\n", dir)
 			}
 		}
-		dir, err := servers.TempDir("scale")
+		dir, err := servers.NewDir("scale")
 		b.work = dir
 		return errors.Join(err, b.makeDirs())
 	}

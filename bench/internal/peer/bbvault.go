@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"bbvault/bench/internal/servers"
+	"bbvault/test/servers"
 )
 
 // Bbvault drives the bbvault CLI.
@@ -66,7 +66,7 @@ func (t *Bbvault) Init(ctx context.Context) Outcome {
 func (t *Bbvault) Snapshot(ctx context.Context, withDB bool) Outcome {
 	args := []string{"snapshot", "--home", t.env.Home, "--json"}
 	if withDB {
-		args = append(args, "--db", t.env.PG.DSN(t.env.DB), "--bitbucket-url", t.env.Bitbucket.URL)
+		args = append(args, "--db", t.env.PG.ChildDSN(t.env.DB), "--bitbucket-url", t.env.Bitbucket.URL)
 	}
 	o := t.step(ctx, args...)
 	if ms, ok := o.Info["lock_window_ms"].(float64); ok {
@@ -77,7 +77,7 @@ func (t *Bbvault) Snapshot(ctx context.Context, withDB bool) Outcome {
 
 // Restore implements Tool.
 func (t *Bbvault) Restore(ctx context.Context, target, db string) Outcome {
-	o := t.step(ctx, "restore", "latest", "--target", target, "--db-target", t.env.PG.DSN(db), "--json")
+	o := t.step(ctx, "restore", "latest", "--target", target, "--db-target", t.env.PG.ChildDSN(db), "--json")
 	o.RestoredHome = target
 	return o
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"bbvault/bench/internal/measure"
-	"bbvault/bench/internal/servers"
+	"bbvault/test/servers"
 )
 
 // Env is what every tool of a run shares.

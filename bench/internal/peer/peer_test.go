@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"bbvault/bench/internal/servers"
+	"bbvault/test/servers"
 	"bbvault/test/standin"
 	"bbvault/test/testenv"
 )
@@ -58,7 +58,7 @@ func setup(t *testing.T) (*Env, *standin.Server) {
 		t.Fatal(err)
 	}
 	env := &Env{Home: home, DB: db, BenchDir: bench, Work: t.TempDir(), Logs: t.TempDir(),
-		PG:        &servers.Postgres{Host: pg.Host, Port: pg.Port, User: pg.User, Password: pg.Password, BinDir: pg.BinDir},
+		PG:        &pg.Postgres,
 		Bitbucket: &Bitbucket{URL: srv.URL(), User: "bench", Password: password}}
 	return env, srv
 }

@@ -50,7 +50,7 @@ func writeSnapshot(ctx context.Context, o Options, s *Summary) error {
 		return err
 	}
 	m := &repo.Manifest{Time: time.Now(), Host: "synthetic", Home: "/synthetic", Tree: &root, Version: "synthetic",
-		Counts: map[string]int64{"files": int64(o.packCount()), "blobs": int64(s.UsedBlobs)}}
+		Counts: repo.Counts{Files: int64(o.packCount())}}
 	_, err = r.SaveSnapshot(ctx, m)
 	return err
 }

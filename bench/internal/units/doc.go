@@ -1,3 +1,4 @@
-// Package units parses and prints the byte sizes and durations the
-// benchmark's flags and tables use ("3GiB", "512MiB", "1.2 GB").
+// Package units parses the byte sizes the benchmark's flags take ("3GiB",
+// "512MiB", "1.2 GB"). Printing sizes is internal/progress.Bytes' job, so
+// that the benchmark and bbvault show them alike.
 package units

@@ -31,17 +31,3 @@ func ParseBytes(s string) (int64, error) {
 	}
 	return int64(v * mult), nil
 }
-
-// Human formats n bytes with a binary unit, e.g. "1.2 GiB".
-func Human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

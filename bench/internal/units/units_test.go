@@ -17,12 +17,3 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
-
-func TestHuman(t *testing.T) {
-	cases := map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 3 << 30: "3.0 GiB"}
-	for in, want := range cases {
-		if got := Human(in); got != want {
-			t.Errorf("Human(%d) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -31,6 +31,8 @@ type config struct {
 	pushInterval, drainTime              time.Duration
 	initRepos                            int
 	verbose, check                       bool
+	unlocked                             string
+	answer                               standin.UnlockedAnswer
 }
 
 func main() {
@@ -54,6 +56,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.drainTime, "drain-time", 2*time.Second, "how long the repositories take to drain; the database takes half")
 	fs.IntVar(&c.initRepos, "init-repos", 0, "create a sample home with `N` repositories in --home first, unless it has some")
 	fs.BoolVar(&c.verbose, "v", false, "log every request")
+	fs.StringVar(&c.unlocked, "unlocked-answer", "available", "how GET /mvc/maintenance answers without the token: available (200), token-required (403) or not-found (404)")
 	fs.BoolVar(&c.check, "check", false, "do not serve: check that the (restored) --home and --db agree, every repository's master at its last recorded push, and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -61,7 +64,9 @@ func parseFlags(args []string) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return c, nil
+	var err error
+	c.answer, err = unlockedAnswer(c.unlocked)
+	return c, err
 }
 
 func run(ctx context.Context, args []string) error {
@@ -88,6 +93,7 @@ func run(ctx context.Context, args []string) error {
 		User: c.user, Password: password, Addr: c.listen,
 		DBDrainTime: c.drainTime / 2, SCMDrainTime: c.drainTime,
 		Home: c.home, DSN: c.db, PushInterval: c.pushInterval, Logger: logger,
+		Unlocked: c.answer,
 	})
 	if err := srv.Start(ctx); err != nil {
 		return err
@@ -139,4 +145,14 @@ func newLogger(verbose bool) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// unlockedAnswer reads --unlocked-answer.
+func unlockedAnswer(s string) (standin.UnlockedAnswer, error) {
+	for _, a := range standin.UnlockedAnswers() {
+		if a.String() == s {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("-unlocked-answer %q: use available, token-required or not-found", s)
 }

@@ -1,0 +1,153 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// btrfsHint tells the user how to get what Btrfs needs.
+const btrfsHint = "run scripts/install-test-deps.sh as root (btrfs-progs; a kernel with btrfs and loop devices)"
+
+// BtrfsFS is a btrfs filesystem in an image file, mounted through a loop
+// device for one test.
+type BtrfsFS struct {
+	Dir   string // where it is mounted
+	Image string // the image file
+}
+
+var sweepBtrfsOnce sync.Once
+
+// Btrfs makes a btrfs filesystem of size bytes (at least 256 MiB) in a
+// temporary file and mounts it on a temporary directory; see BtrfsAt.
+func Btrfs(t testing.TB, size int64) *BtrfsFS {
+	t.Helper()
+	return BtrfsAt(t, size, "")
+}
+
+// BtrfsAt makes a btrfs filesystem of size bytes in a temporary file and
+// mounts it at point (a new temporary directory when empty), through a loop
+// device. The test's cleanup unmounts it and removes the file. Without
+// root, btrfs-progs, or a kernel that mounts it, it calls Need: the test
+// fails under CI and is skipped elsewhere. Filesystems left mounted by a
+// killed test binary are removed by the next call.
+func BtrfsAt(t testing.TB, size int64, point string) *BtrfsFS {
+	t.Helper()
+	needBtrfs(t)
+	sweepBtrfsOnce.Do(sweepBtrfs)
+	dir, err := os.MkdirTemp("", "bbvault-btrfs-"+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &BtrfsFS{Dir: point, Image: filepath.Join(dir, "image")}
+	if b.Dir == "" {
+		b.Dir = filepath.Join(dir, "mnt")
+	}
+	t.Cleanup(func() { b.remove(t, dir) })
+	if err := makeImage(b.Image, size); err != nil {
+		t.Fatalf("testenv: btrfs image: %v", err)
+	}
+	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", b.Image, b.Dir).CombinedOutput(); err != nil {
+		Need(t, "testenv: cannot mount a btrfs image (%v: %s): %s", err, strings.TrimSpace(string(out)), btrfsHint)
+	}
+	return b
+}
+
+func needBtrfs(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Need(t, "testenv: btrfs tests mount a loop device and need root: %s", btrfsHint)
+	}
+	for _, tool := range []string{"mkfs.btrfs", "btrfs", "mount", "umount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			Need(t, "testenv: %s not found: %s", tool, btrfsHint)
+		}
+	}
+}
+
+func makeImage(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(max(size, 256<<20))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command("mkfs.btrfs", "-q", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("mkfs.btrfs: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Subvolume creates a subvolume at rel inside the filesystem (its parent
+// directories too) and returns its path.
+func (b *BtrfsFS) Subvolume(t testing.TB, rel string) string {
+	t.Helper()
+	path := filepath.Join(b.Dir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("btrfs", "subvolume", "create", path).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: btrfs subvolume create %s: %v: %s", path, err, out)
+	}
+	return path
+}
+
+// remove unmounts the filesystem (lazily if it is busy) and deletes its
+// image and directory.
+func (b *BtrfsFS) remove(t testing.TB, dir string) {
+	if mounted(b.Dir) {
+		if out, err := exec.Command("umount", b.Dir).CombinedOutput(); err != nil {
+			t.Logf("testenv: umount %s: %v: %s; unmounting lazily", b.Dir, err, out)
+			_ = exec.Command("umount", "-l", b.Dir).Run()
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Errorf("testenv: removing %s: %v", dir, err)
+	}
+}
+
+// mounted reports whether dir is a mount point.
+func mounted(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	esc := strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, `\134`).Replace(dir)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == esc {
+			return true
+		}
+	}
+	return false
+}
+
+// sweepBtrfs removes the filesystems of test binaries that died before
+// their cleanup: directories bbvault-btrfs-<pid>-* of a process that is gone.
+func sweepBtrfs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "bbvault-btrfs-*"))
+	for _, dir := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), "bbvault-btrfs-"), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		if mounted(filepath.Join(dir, "mnt")) {
+			_ = exec.Command("umount", "-l", filepath.Join(dir, "mnt")).Run()
+		}
+		_ = os.RemoveAll(dir)
+	}
+}

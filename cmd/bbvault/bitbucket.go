@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"bbvault/internal/bitbucket"
 	"bbvault/internal/flow"
+	"bbvault/internal/fssnap"
 )
 
 // bitbucketFlags configure the maintenance-API client.
@@ -33,7 +35,7 @@ func (b *bitbucketFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&b.passwordFile, "bitbucket-password-file", "", "file holding that user's password (env BITBUCKET_PASSWORD_FILE; env BITBUCKET_PASSWORD or BITBUCKET_TOKEN also work)")
 	f.StringVar(&b.ca, "bitbucket-ca", "", "PEM file of extra certificate authorities for Bitbucket's TLS")
 	f.DurationVar(&b.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for Bitbucket to drain")
-	f.StringVar(&b.stateDir, "state-dir", "", "where the unlock token of a held lock is kept (env BBVAULT_STATE_DIR; default $XDG_STATE_HOME/bbvault)")
+	f.StringVar(&b.stateDir, "state-dir", "", "where the unlock token of a held lock and the filesystem snapshot settings are kept (env BBVAULT_STATE_DIR; default $XDG_STATE_HOME/bbvault)")
 }
 
 func (b *bitbucketFlags) fillFromEnv(getenv func(string) string) {
@@ -65,9 +67,21 @@ func (b *bitbucketFlags) stateFile() flow.StateFile {
 	return flow.StateFile{Path: filepath.Join(b.stateDir, "bitbucket-lock.json")}
 }
 
+// fsStateFile is where the settings of the filesystem snapshots are kept,
+// for `bbvault unlock`.
+func (b *bitbucketFlags) fsStateFile() flow.FSStateFile {
+	return flow.FSStateFile{Path: filepath.Join(b.stateDir, "fs-snapshot.json")}
+}
+
 // client builds the maintenance-API client from flags and environment.
 func (b *bitbucketFlags) client(g *globals, baseURL string) (*bitbucket.Client, error) {
-	opts := bitbucket.Options{BaseURL: baseURL, User: b.user, CAFile: b.ca, Logger: g.log,
+	return b.newClient(g, baseURL, false)
+}
+
+// newClient builds a client; an anonymous one (for the version probe
+// alone) needs no credentials, but uses them when they are given.
+func (b *bitbucketFlags) newClient(g *globals, baseURL string, anonymous bool) (*bitbucket.Client, error) {
+	opts := bitbucket.Options{BaseURL: baseURL, User: b.user, CAFile: b.ca, Logger: g.log, Anonymous: anonymous,
 		Token: g.getenv("BITBUCKET_TOKEN"), Password: g.getenv("BITBUCKET_PASSWORD")}
 	if b.passwordFile != "" {
 		pw, err := os.ReadFile(b.passwordFile)
@@ -76,7 +90,7 @@ func (b *bitbucketFlags) client(g *globals, baseURL string) (*bitbucket.Client, 
 		}
 		opts.Password = string(bytes.TrimRight(pw, "\r\n"))
 	}
-	if opts.Token == "" && (opts.User == "" || opts.Password == "") {
+	if !anonymous && opts.Token == "" && (opts.User == "" || opts.Password == "") {
 		return nil, usagef("Bitbucket credentials missing: set BITBUCKET_USER and BITBUCKET_PASSWORD_FILE (or BITBUCKET_TOKEN)")
 	}
 	c, err := bitbucket.New(opts)
@@ -105,15 +119,15 @@ func (b *bitbucketFlags) locker(g *globals) (flow.Locker, error) {
 		Emergency: func(fn func(context.Context) error) { g.emergency.set(fn, g.stderr) }}, nil
 }
 
-// abortable returns ctx, cancelled when the backup task ends in Bitbucket
-// while the lock is held (an administrator cancelled it): the run stops,
-// unlocks and exits 6. lock is locker's result (nil without Bitbucket).
-func abortable(ctx context.Context, lock flow.Locker) (context.Context, context.CancelCauseFunc) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	if bl, ok := lock.(*flow.BitbucketLocker); ok {
-		bl.Abort = cancel
+// instance returns Bitbucket for zero-downtime mode, which only probes its
+// version: no credentials are needed.
+func (b *bitbucketFlags) instance(g *globals) (flow.Instance, error) {
+	b.fillFromEnv(g.getenv)
+	c, err := b.newClient(g, b.url, true)
+	if err != nil {
+		return nil, err
 	}
-	return ctx, cancel
+	return &flow.BitbucketInstance{Client: c, Logger: g.log}, nil
 }
 
 // emergencyUnlock holds the unlock of a held lock for the second signal.
@@ -151,10 +165,11 @@ func newUnlockCommand(g *globals) *cobra.Command {
 	var token string
 	cmd := &cobra.Command{
 		Use:   "unlock",
-		Short: "Release a Bitbucket lock left by a bbvault run that was killed",
+		Short: "Release a Bitbucket lock (and filesystem snapshots) left by a bbvault run that was killed",
 		Long: `unlock releases the maintenance lock recorded by a bbvault snapshot that died while
 holding it (kill -9, a crash, a lost machine). It uses the unlock token saved in the state
-directory, or --token.`,
+directory, or --token. It also releases the filesystem snapshots (--fs-snapshot) that killed
+runs on this host left behind, with the settings the last snapshot recorded there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runUnlock(cmd.Context(), g, &b, token) },
 	}
@@ -168,11 +183,31 @@ func runUnlock(ctx context.Context, g *globals, b *bitbucketFlags, token string)
 	if token == "" {
 		token = g.getenv("BITBUCKET_UNLOCK_TOKEN")
 	}
+	lockErr := unlockBitbucket(ctx, g, b, token)
+	fsErr := releaseFSLeftovers(ctx, g, b)
+	noLock, noFS := errors.Is(lockErr, errNothingRecorded), errors.Is(fsErr, os.ErrNotExist)
+	switch {
+	case noLock && noFS:
+		return usagef("no lock is recorded in %s, nor filesystem snapshot settings in %s; give --token if you have one",
+			b.stateFile().Path, b.fsStateFile().Path)
+	case noLock:
+		return fsErr
+	case noFS:
+		return lockErr
+	}
+	return errors.Join(lockErr, fsErr)
+}
+
+// errNothingRecorded means no Bitbucket lock is recorded and no token given.
+var errNothingRecorded = errors.New("no lock recorded")
+
+// unlockBitbucket releases the recorded lock, or the one of token.
+func unlockBitbucket(ctx context.Context, g *globals, b *bitbucketFlags, token string) error {
 	sf := b.stateFile()
 	st, err := sf.Load()
 	if token == "" && err != nil {
 		if os.IsNotExist(err) {
-			return usagef("no lock is recorded in %s; give --token if you have one", sf.Path)
+			return errNothingRecorded
 		}
 		return err
 	}
@@ -200,4 +235,22 @@ func runUnlock(ctx context.Context, g *globals, b *bitbucketFlags, token string)
 	}
 	g.printf("Bitbucket at %s unlocked\n", url)
 	return nil
+}
+
+// releaseFSLeftovers releases the filesystem snapshots killed runs left,
+// with the settings the last snapshot recorded (os.ErrNotExist without).
+func releaseFSLeftovers(ctx context.Context, g *globals, b *bitbucketFlags) error {
+	found, err := flow.ReleaseLeftovers(ctx, b.fsStateFile(), g.log)
+	for _, l := range found {
+		switch {
+		case l.Owner != fssnap.OwnerDead:
+			g.printf("filesystem snapshot %s left alone: it belongs to %s\n", l.Handle, l.Owner)
+		case l.Err == nil:
+			g.printf("filesystem snapshot %s of a killed run released\n", l.Handle)
+		}
+	}
+	if err == nil && len(found) == 0 {
+		g.printf("no filesystem snapshot left behind\n")
+	}
+	return err
 }

@@ -56,7 +56,10 @@ type snapshotJSON struct {
 	ChangedDuringRead int          `json:"changed_during_read"`
 	Skipped           int          `json:"skipped"`
 	TimingsMs         repo.Timings `json:"timings_ms"`
+	Mode              string       `json:"mode"`
 	DBBytes           *int64       `json:"db_bytes,omitempty"` // only with a database
+	// FSSnapshot is the filesystem snapshot the home was read from, if any.
+	FSSnapshot *repo.FSSnapshotMeta `json:"fs_snapshot,omitempty"`
 }
 
 func newSnapshotJSON(res *flow.Result) snapshotJSON {
@@ -65,7 +68,8 @@ func newSnapshotJSON(res *flow.Result) snapshotJSON {
 		Files: m.Counts.Files, Bytes: m.Counts.Bytes, BytesRead: m.Counts.BytesRead,
 		BytesAdded: res.BytesAdded, BytesStored: res.StoredBytes, FilesUnchanged: m.Counts.FilesUnchanged,
 		LockWindowMs: m.LockWindowMs, ChangedDuringRead: len(res.Home.ChangedDuringRead),
-		Skipped: len(res.Home.Warnings), TimingsMs: m.Timings, DBBytes: dbBytes(m)}
+		Skipped: len(res.Home.Warnings), TimingsMs: m.Timings, DBBytes: dbBytes(m),
+		Mode: m.GuessMode(), FSSnapshot: m.FSSnapshot}
 }
 
 // dbBytes is the size of m's database dump, or nil without one.
@@ -87,6 +91,7 @@ type snapshotsEntryJSON struct {
 	BytesAdded   int64            `json:"bytes_added"`
 	DurationMs   int64            `json:"duration_ms"`
 	LockWindowMs int64            `json:"lock_window_ms"`
+	Mode         string           `json:"mode"`
 	Tags         []string         `json:"tags"`
 	DBBytes      *int64           `json:"db_bytes,omitempty"` // only with a database
 	Repair       *repo.RepairInfo `json:"repair,omitempty"`   // only on a snapshot repair wrote
@@ -108,8 +113,8 @@ func newSnapshotsJSON(list repo.SnapshotList) []any {
 	for _, m := range list.Good {
 		out = append(out, snapshotsEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host, Home: m.Home,
 			Files: m.Counts.Files, Bytes: m.Counts.Bytes, BytesAdded: m.Counts.BytesAdded,
-			DurationMs: m.Timings.Total, LockWindowMs: m.LockWindowMs, Tags: orEmpty(m.Tags), DBBytes: dbBytes(m),
-			Repair: m.Repair})
+			DurationMs: m.Timings.Total, LockWindowMs: m.LockWindowMs, Mode: m.GuessMode(), Tags: orEmpty(m.Tags),
+			DBBytes: dbBytes(m), Repair: m.Repair})
 	}
 	return out
 }

@@ -26,12 +26,12 @@ var (
 	snapshotShape = shape{"id": "string", "time": "string", "duration_ms": "number", "files": "number",
 		"bytes": "number", "bytes_read": "number", "bytes_added": "number", "bytes_stored": "number",
 		"files_unchanged": "number", "lock_window_ms": "number", "changed_during_read": "number",
-		"skipped": "number", "timings_ms": "object"}
+		"skipped": "number", "timings_ms": "object", "mode": "string"}
 	timingsShape = shape{"pre_lock": "number", "lock_and_drain": "number", "locked_pass": "number",
 		"database_under_lock": "number", "database": "number", "total": "number"}
 	snapshotsShape = shape{"id": "string", "time": "string", "host": "string", "home": "string",
 		"files": "number", "bytes": "number", "bytes_added": "number", "duration_ms": "number",
-		"lock_window_ms": "number", "tags": "array"}
+		"lock_window_ms": "number", "mode": "string", "tags": "array"}
 	lsShape = shape{"path": "string", "type": "string", "mode": "string", "uid": "number", "gid": "number",
 		"user": "string", "group": "string", "size": "number", "mtime": "string", "link_target": "string"}
 	restoreHomeShape = shape{"snapshot": "string", "files": "number", "dirs": "number", "bytes": "number",

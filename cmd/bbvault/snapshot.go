@@ -2,14 +2,20 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"bbvault/internal/flow"
+	"bbvault/internal/fssnap"
 	"bbvault/internal/homewalk"
 	"bbvault/internal/progress"
+	"bbvault/internal/repo"
 )
 
 type snapshotOptions struct {
@@ -23,6 +29,9 @@ type snapshotOptions struct {
 	lockWait     time.Duration
 	bb           bitbucketFlags
 	db           databaseFlags
+	fs           fsFlags
+	zeroDowntime bool
+	dbUnlockAt   string
 }
 
 func newSnapshotCommand(g *globals) *cobra.Command {
@@ -36,6 +45,13 @@ With --bitbucket-url it does it consistently: a pass over the live home first, t
 Bitbucket's maintenance lock, a second pass that re-reads only what changed and the start
 of the database dump, then the unlock while the dump goes on streaming from a snapshot
 frozen at the locked moment. Without --bitbucket-url nothing is locked (a warning says so).
+
+With --fs-snapshot the second pass happens after the unlock: under the lock bbvault only
+snapshots the volumes holding the home (btrfs, lvm, zfs, or your own commands with cmd)
+while the database's snapshot is exported, so Bitbucket stays locked for the drain plus
+tens of milliseconds whatever the size of the home. With --zero-downtime as well
+(Bitbucket Data Center 4.8+) nothing is locked: the database's snapshot is taken first,
+then the filesystem's.
 
 Default excludes (Atlassian's): caches/, tmp/, export/, .lock, data/db.*, search/data/,
 plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
@@ -53,6 +69,9 @@ plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 	registerLockWait(f, &o.lockWait)
 	o.bb.register(f)
 	o.db.register(f)
+	o.fs.register(f)
+	f.BoolVar(&o.zeroDowntime, "zero-downtime", false, "no maintenance lock (Bitbucket Data Center 4.8+): the database's snapshot, then the filesystem's; needs --fs-snapshot and --bitbucket-url")
+	f.StringVar(&o.dbUnlockAt, "db-unlock-at", "export", "when the database lets Bitbucket go: export (its snapshot exported; a catalog check then proves no schema change landed before pg_dump's locks) or locks (pg_dump holds its table locks)")
 	return cmd
 }
 
@@ -69,11 +88,7 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 	if _, err := homewalk.NewFilter(walk); err != nil {
 		return usagef("%v", err)
 	}
-	lock, err := o.bb.locker(g)
-	if err != nil {
-		return err
-	}
-	db, err := o.db.source(g)
+	opts, err := o.flowOptions(g, walk)
 	if err != nil {
 		return err
 	}
@@ -82,17 +97,121 @@ func runSnapshot(cmd *cobra.Command, g *globals, o snapshotOptions) error {
 		return err
 	}
 	defer closeRepo()
-	ctx, stop := abortable(ctx, lock)
-	defer stop(nil)
-	res, err := flow.Snapshot(ctx, r, flow.SnapshotOptions{
-		Home: o.home, Walk: walk,
-		Host: o.host, Tags: o.tags, Version: version, Workers: o.workers,
-		Display: g.display(), Logger: g.log, Lock: lock, Database: db,
-	})
+	res, err := flow.Snapshot(ctx, r, opts)
+	if res != nil {
+		if perr := printSnapshotResult(g, res); err == nil {
+			err = perr
+		}
+	}
 	if err != nil {
 		return classifyFlowError(withCause(ctx, lockLost(ctx, err)))
 	}
-	return printSnapshotResult(g, res)
+	return nil
+}
+
+// flowOptions checks every flag and builds the snapshot's options; nothing
+// may fail for a bad flag once Bitbucket is locked.
+func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.SnapshotOptions, error) {
+	opts := flow.SnapshotOptions{Home: o.home, Walk: walk, Host: o.host, Tags: o.tags, Version: version,
+		Workers: o.workers, Display: g.display(), Logger: g.log}
+	if err := o.checkModeFlags(g); err != nil {
+		return opts, err
+	}
+	o.bb.fillFromEnv(g.getenv)
+	var err error
+	if o.zeroDowntime {
+		opts.ZeroDowntime, err = o.bb.instance(g)
+	} else if lock, lerr := o.bb.locker(g); lerr != nil || lock != nil {
+		opts.Lock, err = lock, lerr
+	}
+	if err != nil {
+		return opts, err
+	}
+	if opts.Database, err = o.db.source(g); err != nil {
+		return opts, err
+	}
+	if o.dbUnlockAt == "locks" {
+		opts.DBUnlockAt = flow.ReleaseAtLocks
+	}
+	opts.FS, err = o.fs.snapshot(g, o.home, &o.bb, walk)
+	return opts, err
+}
+
+// fsFlags configure the filesystem snapshot of the home.
+type fsFlags struct {
+	provider   string
+	createCmd  string
+	releaseCmd string
+	lvmSize    string
+	mountDir   string
+}
+
+func (f *fsFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.provider, "fs-snapshot", "", "snapshot the volumes holding the home at the locked moment and read the home from that snapshot after the unlock: btrfs, lvm, zfs or cmd")
+	fl.StringVar(&f.createCmd, "fs-snapshot-create-cmd", "", "with --fs-snapshot cmd: shell command that snapshots the mount $BBVAULT_VOLUME and prints, last, the directory where the copy is mounted")
+	fl.StringVar(&f.releaseCmd, "fs-snapshot-release-cmd", "", "with --fs-snapshot cmd: shell command that unmounts and deletes the copy at $BBVAULT_SNAPSHOT_PATH (and succeeds when there is nothing to release)")
+	fl.StringVar(&f.lvmSize, "lvm-snapshot-size", fssnap.DefaultLVMSize, "with --fs-snapshot lvm: size of each snapshot volume, N%ORIGIN or absolute (20G)")
+	fl.StringVar(&f.mountDir, "fs-snapshot-mount-dir", fssnap.DefaultMountDir, "with --fs-snapshot lvm: where snapshot volumes are mounted")
+}
+
+// check refuses a provider bbvault does not know and options of another one.
+func (f *fsFlags) check() error {
+	cmdFlags := f.createCmd != "" || f.releaseCmd != ""
+	lvmFlags := f.lvmSize != fssnap.DefaultLVMSize || f.mountDir != fssnap.DefaultMountDir
+	switch {
+	case f.provider == "" && (cmdFlags || lvmFlags):
+		return usagef("--fs-snapshot-create-cmd, --fs-snapshot-release-cmd, --lvm-snapshot-size and --fs-snapshot-mount-dir need --fs-snapshot")
+	case f.provider == "":
+		return nil
+	case !slices.Contains(fssnap.Providers(), f.provider):
+		return usagef("--fs-snapshot %q: use %s", f.provider, strings.Join(fssnap.Providers(), ", "))
+	case f.provider == fssnap.Cmd && (f.createCmd == "" || f.releaseCmd == ""):
+		return usagef("--fs-snapshot cmd needs --fs-snapshot-create-cmd and --fs-snapshot-release-cmd")
+	case f.provider != fssnap.Cmd && cmdFlags:
+		return usagef("--fs-snapshot-create-cmd and --fs-snapshot-release-cmd are for --fs-snapshot cmd, not %s", f.provider)
+	case f.provider != fssnap.LVM && lvmFlags:
+		return usagef("--lvm-snapshot-size and --fs-snapshot-mount-dir are for --fs-snapshot lvm, not %s", f.provider)
+	}
+	return nil
+}
+
+// snapshot returns the filesystem snapshot, or nil without --fs-snapshot.
+func (f *fsFlags) snapshot(g *globals, home string, bb *bitbucketFlags, walk homewalk.Options) (flow.FSSnapshot, error) {
+	if f.provider == "" {
+		return nil, nil
+	}
+	filter, err := homewalk.NewFilter(walk)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	stateDir, err := filepath.Abs(bb.stateDir)
+	if err != nil {
+		return nil, usagef("--state-dir: %v", err)
+	}
+	return &flow.FSSnap{Options: fssnap.Options{Provider: f.provider, Home: home, LVMSize: f.lvmSize,
+		MountDir: f.mountDir, CreateCommand: f.createCmd, ReleaseCommand: f.releaseCmd, StateDir: stateDir,
+		Logger: g.log}, State: bb.fsStateFile(), Excluded: filter.Patterns()}, nil
+}
+
+// checkModeFlags refuses combinations that cannot work, before anything.
+func (o *snapshotOptions) checkModeFlags(g *globals) error {
+	if err := o.fs.check(); err != nil {
+		return err
+	}
+	if o.dbUnlockAt != "export" && o.dbUnlockAt != "locks" {
+		return usagef("--db-unlock-at %q: use export or locks", o.dbUnlockAt)
+	}
+	if !o.zeroDowntime {
+		return nil
+	}
+	if o.fs.provider == "" {
+		return usagef("--zero-downtime needs --fs-snapshot: without the maintenance lock only an atomic snapshot of the volumes holding the home agrees with the database's (btrfs, lvm, zfs or cmd)")
+	}
+	o.bb.fillFromEnv(g.getenv)
+	if o.bb.url == "" {
+		return usagef("--zero-downtime needs --bitbucket-url: bbvault checks that Bitbucket is 4.8 or later (it never locks it)")
+	}
+	return nil
 }
 
 // display returns the progress display for stderr, or nil in --json mode.
@@ -115,11 +234,26 @@ func printSnapshotResult(g *globals, res *flow.Result) error {
 		g.printf("  database: %s\n", progress.Bytes(db.Size))
 	}
 	g.printf("  added:    %s new data (%s stored)\n", progress.Bytes(res.BytesAdded), progress.Bytes(res.StoredBytes))
-	if m.LockWindowMs > 0 {
-		t := m.Timings
-		g.printf("  lock window: %d ms (lock and drain %d ms, locked pass %d ms, database under the lock %d ms)\n",
-			m.LockWindowMs, t.LockAndDrain, t.LockedPass, t.DatabaseUnderLock)
-	}
+	printWindow(g, m)
 	g.printf("  duration: %s\n", res.Duration.Round(time.Millisecond))
 	return nil
+}
+
+// printWindow says how long Bitbucket was locked, and what for, by mode.
+func printWindow(g *globals, m *repo.Manifest) {
+	t := m.Timings
+	if fs := m.FSSnapshot; fs != nil {
+		g.printf("  filesystem snapshot: %s %s (%d volumes), taken in %d ms; home read from it in %d ms\n",
+			fs.Provider, fs.Name, len(fs.Volumes), t.FSSnapshot, t.FrozenPass)
+	}
+	switch m.GuessMode() {
+	case repo.ModeLocked:
+		g.printf("  lock window: %d ms (lock and drain %d ms, locked pass %d ms, database under the lock %d ms)\n",
+			m.LockWindowMs, t.LockAndDrain, t.LockedPass, t.DatabaseUnderLock)
+	case repo.ModeLockedFS:
+		g.printf("  lock window: %d ms (lock and drain %d ms, filesystem snapshot %d ms, database under the lock %d ms)\n",
+			m.LockWindowMs, t.LockAndDrain, t.FSSnapshot, t.DatabaseUnderLock)
+	case repo.ModeZeroDowntime:
+		g.printf("  zero downtime: never locked; filesystem snapshot %d ms after the database's\n", t.DatabaseToFS)
+	}
 }

@@ -43,7 +43,7 @@ func newSnapshotsCommand(g *globals) *cobra.Command {
 
 func printSnapshots(g *globals, list repo.SnapshotList) {
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tHOST\tFILES\tSIZE\tDB\tNEW\tDURATION\tLOCK")
+	fmt.Fprintln(tw, "ID\tTIME\tHOST\tFILES\tSIZE\tDB\tNEW\tDURATION\tMODE\tLOCK")
 	for _, m := range list.Good {
 		db := "-"
 		if s := flow.DatabaseOf(m); s != nil {
@@ -57,9 +57,9 @@ func printSnapshots(g *globals, list repo.SnapshotList) {
 		if m.Repair != nil {
 			id += " (repaired " + shortID(m.Repair.Of) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", id, m.Time.Local().Format("2006-01-02 15:04:05"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", id, m.Time.Local().Format("2006-01-02 15:04:05"),
 			m.Host, m.Counts.Files, progress.Bytes(m.Counts.Bytes), db, progress.Bytes(m.Counts.BytesAdded),
-			(time.Duration(m.Timings.Total) * time.Millisecond).String(), lock)
+			(time.Duration(m.Timings.Total) * time.Millisecond).String(), m.GuessMode(), lock)
 	}
 	tw.Flush()
 	fmt.Fprintf(g.stdout, "%d snapshots\n", len(list.Good))

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"bbvault/internal/wait"
 )
 
 // DefaultRequestTimeout bounds one HTTP attempt when Options.RequestTimeout
@@ -33,6 +35,11 @@ type Options struct {
 	// of the password. User may still be set: it only names the account in
 	// error messages.
 	Token string
+	// Anonymous allows a client without credentials, for the calls that
+	// need none: the version probe, all that zero-downtime mode makes.
+	// Other calls are then sent without credentials, and Bitbucket refuses
+	// them.
+	Anonymous bool
 	// HTTPClient, when set, is used as is (its redirect policy aside:
 	// redirects are never followed, see Client). CAFile must then be empty.
 	HTTPClient *http.Client
@@ -109,7 +116,7 @@ func (c *Client) setDefaults() {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = wait.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -145,6 +152,8 @@ func authHeader(opts Options) (string, error) {
 	switch {
 	case opts.Token != "":
 		return "Bearer " + opts.Token, nil
+	case opts.Anonymous && opts.Password == "":
+		return "", nil
 	case opts.User == "":
 		return "", errors.New("bitbucket: no credentials: set a user and password, or an access token")
 	case opts.Password == "":
@@ -196,17 +205,6 @@ func transport(caFile string) (*http.Transport, error) {
 	}
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return tr, nil
-}
-
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func nonEmpty(ss ...string) []string {

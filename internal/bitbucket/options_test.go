@@ -143,3 +143,23 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// An anonymous client (zero-downtime mode needs only the version) probes
+// the version and sends no credentials; anything else Bitbucket refuses.
+func TestAnonymousClientProbesOnly(t *testing.T) {
+	srv := startStandin(t, standin.Options{Version: "4.8.0"})
+	c, err := bitbucket.New(bitbucket.Options{BaseURL: srv.URL(), Anonymous: true, Sleep: quickSleep})
+	if err != nil {
+		t.Fatalf("New without credentials: %v", err)
+	}
+	info, err := c.Version(t.Context())
+	if err != nil || info.CheckZeroDowntime() != nil {
+		t.Fatalf("version %+v, %v: want 4.8.0, allowed without the lock", info, err)
+	}
+	if _, err := c.Lock(t.Context()); !bitbucket.IsUnauthorized(err) {
+		t.Fatalf("an anonymous lock: %v; want 401", err)
+	}
+	if srv.Locked() {
+		t.Fatal("an anonymous client locked the instance")
+	}
+}

@@ -107,7 +107,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target, shown string) (fa
 func (c *Client) setHeaders(req *http.Request, cl call) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/json")
-	if !cl.noAuth {
+	if !cl.noAuth && c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
 	if cl.token != "" {
@@ -142,7 +142,7 @@ func (c *Client) apiError(cl call, shown string, resp *http.Response) error {
 		Message:    scrub(bodyMessage(resp.Header.Get("Content-Type"), body), cl.secrets(c)),
 		Location:   redactLocation(resp.Header.Get("Location")),
 	}
-	if !cl.noAuth {
+	if !cl.noAuth && c.auth != "" {
 		ae.User = c.user
 	}
 	return ae

@@ -35,6 +35,10 @@ type DumpOptions struct {
 	// LockWaitTimeout, when positive, makes pg_dump fail instead of waiting
 	// longer than this for a table lock (pg_dump --lock-wait-timeout).
 	LockWaitTimeout time.Duration
+	// SchemaGuard records a fingerprint of the catalog in the exporting
+	// transaction, for CheckSchema. The query runs while pg_dump starts and
+	// after Start returned, so it does not make Start slower.
+	SchemaGuard bool
 }
 
 // DumpInfo describes a running dump.
@@ -66,6 +70,12 @@ type Dump struct {
 	readErr error // sticky; only Read touches it
 
 	exported time.Time // when pg_export_snapshot returned
+	// snapshotCatalog is the catalog as the snapshot sees it (SchemaGuard),
+	// read on conn by a goroutine that closes catalogDone when it is done;
+	// endExport waits for it before it ends the transaction.
+	catalogDone     chan struct{}
+	snapshotCatalog catalogPrint
+	catalogErr      error
 
 	mu      sync.Mutex
 	ready   bool
@@ -127,8 +137,15 @@ func (s *Source) export(ctx context.Context, d *Dump, opts DumpOptions) error {
 		return fmt.Errorf("exporting the snapshot: %w", err)
 	}
 	d.exported = time.Now()
-	d.tables, err = lockTargets(ctx, tx)
-	return err
+	if d.tables, err = lockTargets(ctx, tx); err != nil || !opts.SchemaGuard {
+		return err
+	}
+	d.catalogDone = make(chan struct{})
+	go func() {
+		defer close(d.catalogDone)
+		d.snapshotCatalog, d.catalogErr = readFingerprint(ctx, tx)
+	}()
+	return nil
 }
 
 // startPgDump starts pg_dump with its stdout on a pipe the Dump reads.
@@ -226,6 +243,9 @@ func (d *Dump) endExport() {
 	d.exportOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
+		if d.catalogDone != nil {
+			<-d.catalogDone // the fingerprint reads through the transaction
+		}
 		if d.tx != nil {
 			_ = d.tx.Rollback(ctx) // a read-only transaction: nothing to lose
 		}

@@ -2,7 +2,6 @@ package dbstream
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,38 +15,55 @@ import (
 // exported (releasing the lock there is the fast option, safe only if no DDL
 // lands before pg_dump's locks); start-ms, until pg_dump runs; ready-ms,
 // until pg_dump holds its table locks (Ready polls every 15 ms), where the
-// lock is released today. Run with
+// lock is released with --db-unlock-at locks; check-ms, how long CheckSchema
+// takes after Ready. The guard=true runs record the catalog fingerprint in
+// Start (DumpOptions.SchemaGuard), which the default --db-unlock-at export
+// needs: their start-ms is the database's share of the lock window. Run with
 //
 //	go test ./internal/dbstream -run '^$' -bench LockWindowShare -benchtime 10x
 func BenchmarkLockWindowShare(b *testing.B) {
 	pg := testenv.Postgres(b)
 	for _, n := range []int{20, 200, 1000} {
-		b.Run("tables="+strconv.Itoa(n), func(b *testing.B) {
-			db := pg.NewDB(b)
-			execSQL(b, pg.DSN(db), manyTables(n))
-			src := newSource(b, pg, db)
-			if _, err := src.Check(testCtx(b)); err != nil {
+		db := pg.NewDB(b)
+		execSQL(b, pg.DSN(db), manyTables(n))
+		src := newSource(b, pg, db)
+		if _, err := src.Check(testCtx(b)); err != nil {
+			b.Fatal(err)
+		}
+		for _, guard := range []bool{false, true} {
+			b.Run(fmt.Sprintf("tables=%d/guard=%v", n, guard), func(b *testing.B) { benchWindowShare(b, src, guard) })
+		}
+	}
+}
+
+func benchWindowShare(b *testing.B, src *Source, guard bool) {
+	var export, start, ready, check time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		d, err := src.Start(testCtx(b), DumpOptions{SchemaGuard: guard})
+		if err != nil {
+			b.Fatal(err)
+		}
+		started := time.Since(t0)
+		if err := d.Ready(testCtx(b)); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if guard {
+			if err := d.CheckSchema(testCtx(b)); err != nil {
 				b.Fatal(err)
 			}
-			var export, start, ready time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				d, err := src.Start(testCtx(b), DumpOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				started := time.Since(t0)
-				if err := d.Ready(testCtx(b)); err != nil {
-					b.Fatal(err)
-				}
-				export, start, ready = export+d.Exported().Sub(t0), start+started, ready+d.ReadyAt().Sub(t0)
-				d.Close()
-			}
-			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / 1000 }
-			b.ReportMetric(per(export), "export-ms/op")
-			b.ReportMetric(per(start), "start-ms/op")
-			b.ReportMetric(per(ready), "ready-ms/op")
-		})
+		}
+		check += time.Since(t1)
+		export, start, ready = export+d.Exported().Sub(t0), start+started, ready+d.ReadyAt().Sub(t0)
+		d.Close()
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) / 1000 }
+	b.ReportMetric(per(export), "export-ms/op")
+	b.ReportMetric(per(start), "start-ms/op")
+	b.ReportMetric(per(ready), "ready-ms/op")
+	if guard {
+		b.ReportMetric(per(check), "check-ms/op")
 	}
 }
 

@@ -43,12 +43,6 @@ type BitbucketLocker struct {
 	// Emergency, if set, is given the unlock while the lock is held (and nil
 	// after), so a second Ctrl-C can still unlock before exiting.
 	Emergency func(unlock func(context.Context) error)
-	// Abort, if set, is called at most once, from another goroutine, when
-	// the backup task ends while the lock is held (an administrator
-	// cancelled it in Bitbucket) or the lock is lost. The run must stop:
-	// cancel its context with the error (which wraps ErrBitbucket) as the
-	// cause. Unlock still follows as usual.
-	Abort func(error)
 	// WatchEvery is how often the backup task is polled under the lock;
 	// zero means DefaultWatchEvery.
 	WatchEvery time.Duration
@@ -104,7 +98,7 @@ func (b *BitbucketLocker) Lock(ctx context.Context) (Session, error) {
 		}
 		return nil, fmt.Errorf("%w: lock: %w", ErrBitbucket, err)
 	}
-	s := &bbSession{b: b, token: li.UnlockToken, lockedAt: start}
+	s := &bbSession{b: b, token: li.UnlockToken, lockedAt: start, done: make(chan struct{})}
 	s.report = b.Client.NewProgressReporter(li.UnlockToken, time.Second)
 	if err := b.State.Save(LockState{BaseURL: b.Client.BaseURL(), UnlockToken: li.UnlockToken,
 		LockedAt: start, Host: hostname(), PID: os.Getpid()}); err != nil {
@@ -149,6 +143,8 @@ type bbSession struct {
 	watchMu   sync.Mutex
 	watchStop func() // nil when no watch runs
 	abortOnce sync.Once
+	done      chan struct{} // closed by abort
+	abortErr  error         // why; written before done is closed
 	once      sync.Once
 	err       error
 }
@@ -201,14 +197,25 @@ func (s *bbSession) stopWatch() {
 	}
 }
 
-// abort reports, once, that the backup can no longer be trusted.
+// abort reports, once, that the backup can no longer be trusted: Done is
+// closed and Err says why.
 func (s *bbSession) abort(cause error) {
 	s.abortOnce.Do(func() {
 		s.b.Logger.Error("stopping: the backup ended in Bitbucket while the lock was held", "error", cause)
-		if s.b.Abort != nil {
-			s.b.Abort(bitbucketError{cause})
-		}
+		s.abortErr = bitbucketError{cause}
+		close(s.done)
 	})
+}
+
+func (s *bbSession) Done() <-chan struct{} { return s.done }
+
+func (s *bbSession) Err() error {
+	select {
+	case <-s.done:
+		return s.abortErr
+	default:
+		return nil
+	}
 }
 
 // abandon unlocks after a failed lock sequence and returns the error,
@@ -229,10 +236,14 @@ func (s *bbSession) Progress(ctx context.Context, fraction float64) {
 }
 
 // Finish stops the watch and reports 100%. If Bitbucket refuses because the
-// backup task ended meanwhile (an administrator cancelled it), the run is
-// aborted: what it read may postdate the cancel.
+// backup task ended meanwhile (an administrator cancelled it), the error
+// says so: what the run read may postdate the cancel. Either way a failed
+// Finish fails the run.
 func (s *bbSession) Finish(ctx context.Context) error {
 	s.stopWatch()
+	if err := s.Err(); err != nil {
+		return err
+	}
 	err := s.report.Finish(ctx)
 	if err == nil {
 		return nil
@@ -240,9 +251,9 @@ func (s *bbSession) Finish(ctx context.Context) error {
 	if st, serr := s.b.Client.Status(ctx, s.token); serr == nil && st.TaskState != bitbucket.TaskRunning {
 		ended := &bitbucket.TaskEndedError{Status: st, Drained: true}
 		s.abort(ended)
-		return ended
+		return s.Err()
 	}
-	return err
+	return bitbucketError{fmt.Errorf("reporting the backup done: %w", err)}
 }
 
 func (s *bbSession) LockedAt() time.Time { return s.lockedAt }
@@ -267,3 +278,29 @@ func (s *bbSession) Unlock(ctx context.Context) error {
 	})
 	return s.err
 }
+
+// BitbucketInstance implements Instance with the version probe, which needs
+// no credentials.
+type BitbucketInstance struct {
+	Client *bitbucket.Client
+	Logger *slog.Logger
+	info   map[string]string
+}
+
+// CheckZeroDowntime refuses a Bitbucket older than 4.8. The probe cannot
+// tell Data Center from Server: the administrator vouches for that.
+func (b *BitbucketInstance) CheckZeroDowntime(ctx context.Context) error {
+	info, err := b.Client.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBitbucket, err)
+	}
+	if err := info.CheckZeroDowntime(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBitbucket, err)
+	}
+	b.info = map[string]string{"url": b.Client.BaseURL(), "version": info.Version}
+	b.Logger.Info("Bitbucket found; backing up without the maintenance lock", "version", info.Version, "url", b.Client.BaseURL())
+	return nil
+}
+
+// Info is what the version probe found.
+func (b *BitbucketInstance) Info() map[string]string { return b.info }

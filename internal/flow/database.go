@@ -49,7 +49,25 @@ func (p *PostgresDatabase) Check(ctx context.Context) error {
 
 // Start exports a snapshot and starts pg_dump on it.
 func (p *PostgresDatabase) Start(ctx context.Context) (Dump, error) {
-	d, err := p.Source.Start(ctx, dbstream.DumpOptions{Format: p.Format})
+	d, err := p.start(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// StartGuarded is Start, also recording the catalog as the snapshot sees it
+// for CheckSchema.
+func (p *PostgresDatabase) StartGuarded(ctx context.Context) (GuardedDump, error) {
+	d, err := p.start(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (p *PostgresDatabase) start(ctx context.Context, guard bool) (*pgDump, error) {
+	d, err := p.Source.Start(ctx, dbstream.DumpOptions{Format: p.Format, SchemaGuard: guard})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDatabase, err)
 	}

@@ -1,19 +1,27 @@
 // Package flow orchestrates a Bitbucket snapshot and its restore: the one
 // place that sees the repository, the home, the database and the Bitbucket
-// client together. It talks to Bitbucket and PostgreSQL through the ports in
-// ports.go (Locker, Database, DatabaseTarget), with adapters over
-// internal/bitbucket and internal/dbstream beside them (PostgresDatabase,
+// client together. It talks to Bitbucket, PostgreSQL and the volumes under
+// the home through the ports in ports.go (Locker, Instance, Database,
+// DatabaseTarget, FSSnapshot), with adapters over internal/bitbucket,
+// internal/dbstream and internal/fssnap beside them (PostgresDatabase,
 // CommandDatabase for an administrator's dump command, and their targets).
 // node.go is a Mesh node's side of a snapshot (ServeNode, under
 // `bbvault node serve`); restorenode.go restores Mesh nodes' homes.
 //
 // The snapshot timeline (the README's "What it does" tells it to users): a
 // pre-lock pass over the live home moves the bulk of the bytes; then lock and
-// drain; under the lock the database dump starts from an exported snapshot
-// and the home is walked again, re-reading only what changed; once pg_dump
-// holds its snapshot and the locked pass is done, Bitbucket is unlocked while
-// the dump goes on streaming; the manifest is written last, after everything
-// it names is durable. Every exit path after a successful lock unlocks.
+// drain; under the lock, at once (lockedActions, a list of parallel
+// actions), the database dump starts from an exported snapshot and either the
+// home is walked again, re-reading only what changed, or a filesystem
+// snapshot of its volumes is taken; Bitbucket is unlocked once every action
+// returned (the database lets go at its export: pg_dump's locks and a
+// catalog check follow in the background); with a filesystem snapshot the
+// home is then read from it and the snapshot released; the dump goes on
+// streaming; the manifest is written last, after everything it names is
+// durable. Every exit path after a successful lock unlocks, and every one
+// after a filesystem snapshot releases it. Zero-downtime mode takes no
+// lock: the database's snapshot, then the filesystem's. The full story:
+// docs/filesystem-snapshots.md.
 //
 // The restore timeline: check that the snapshot holds what is asked for and
 // that every target is empty (restore never overwrites); then the home and

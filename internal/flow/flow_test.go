@@ -30,19 +30,27 @@ const (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	r     *repo.Repository
 	be    backend.Backend
 	home  string
 	bb    *standin.Server
 	state StateFile
+	// fsState is the state directory of filesystem snapshots.
+	fsState string
 }
 
 func newEnv(t *testing.T, opts standin.Options) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "home"), opts)
+}
+
+// newEnvAt is newEnv with the sample home made at home.
+func newEnvAt(t testing.TB, home string, opts standin.Options) *env {
+	t.Helper()
 	testenv.Git(t)
 	ctx := context.Background()
-	e := &env{t: t, home: filepath.Join(t.TempDir(), "home")}
+	e := &env{t: t, home: home, fsState: t.TempDir()}
 	if err := standin.MakeHome(ctx, e.home, 3); err != nil {
 		t.Fatal(err)
 	}

@@ -19,58 +19,122 @@ const unlockTimeout = 2 * time.Minute
 // progressEvery is how often the locked pass's progress goes to Bitbucket.
 const progressEvery = 500 * time.Millisecond
 
-// lockedFlow: pre-lock pass, lock and drain, locked passes, unlock, then the
-// rest of the database stream.
-func (rn *run) lockedFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.Stream, error) {
+// action is one of the things done at the moment a snapshot captures: under
+// the lock, all at once.
+type action struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// moment is what the consistent moment hands on: the home's tree when it
+// was read under the lock, and the database stream once it is saved.
+type moment struct {
+	root   *blob.ID
+	stream repo.Stream
+}
+
+// consistentFlow: pre-lock pass, then the moment (under the lock, or in
+// zero-downtime order), then what reads from it after the unlock: the
+// frozen home and the rest of the database stream.
+func (rn *run) consistentFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.Stream, error) {
 	if rn.opts.Lock != nil {
-		t0 := rn.opts.Now()
-		root, st, err := rn.homePass(ctx, "pre-lock pass", prev)
+		root, err := rn.preLockPass(ctx, prev)
 		if err != nil {
 			return nil, nil, err
 		}
-		rn.res.PreLock, prev = st, root
-		// Everything the live pass read goes up before the lock, not during it.
-		if err := rn.w.Flush(ctx); err != nil {
-			return nil, nil, fmt.Errorf("upload the pre-lock pass: %w", err)
-		}
-		rn.res.Timings.PreLock = rn.since(t0)
+		prev = root
 	}
-	dctx, cancelDump := context.WithCancelCause(ctx)
-	defer cancelDump(nil)
-	dumpG, dumpCtx := errgroup.WithContext(dctx)
-	var stream repo.Stream
-	root, err := rn.underLock(ctx, prev, func(ctx context.Context) error {
-		return rn.startDump(ctx, dumpG, dumpCtx, &stream)
-	})
+	dump := newDumpGroup(ctx)
+	defer dump.cancel(nil)
+	defer rn.releaseFS(ctx) // every path, panics included; once
+	var m moment
+	err := rn.capture(ctx, prev, dump, &m)
+	if err == nil && rn.frozen != nil {
+		m.root, err = rn.frozenPass(ctx, prev)
+	}
 	if err != nil {
-		cancelDump(err)
+		dump.cancel(err)
 	}
-	if derr := dumpG.Wait(); err == nil && derr != nil {
+	if derr := dump.g.Wait(); err == nil && derr != nil {
 		err = fmt.Errorf("database dump: %w", derr)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if rn.opts.Database == nil {
-		return root, nil, nil
+		return m.root, nil, nil
 	}
-	return root, []repo.Stream{stream}, nil
+	return m.root, []repo.Stream{m.stream}, nil
 }
 
-// underLock holds the lock (if any) for the locked home pass and the start
-// of the dump, and releases it on every path, panics included.
-func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(context.Context) error) (root *blob.ID, err error) {
+// preLockPass reads the live home before the lock and uploads what it
+// read, so that the lock waits for neither.
+func (rn *run) preLockPass(ctx context.Context, prev *blob.ID) (*blob.ID, error) {
+	t0 := rn.opts.Now()
+	root, st, err := rn.homePass(ctx, "pre-lock pass", rn.walker, prev)
+	if err != nil {
+		return nil, err
+	}
+	rn.res.PreLock = st
+	if err := rn.w.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("upload the pre-lock pass: %w", err)
+	}
+	rn.res.Timings.PreLock = rn.since(t0)
+	return root, nil
+}
+
+// capture takes the moment the snapshot stands for.
+func (rn *run) capture(ctx context.Context, prev *blob.ID, dump *dumpGroup, m *moment) error {
+	if rn.opts.Lock == nil && rn.opts.FS != nil {
+		return rn.zeroDowntimeMoment(ctx, dump, m)
+	}
+	return rn.underLock(ctx, rn.lockedActions(prev, dump, m))
+}
+
+// lockedActions are what happens under the lock, all at once: the start of
+// the database dump, and either the filesystem snapshot or the locked pass
+// over the live home.
+func (rn *run) lockedActions(prev *blob.ID, dump *dumpGroup, m *moment) []action {
+	acts := []action{{name: "database", run: func(ctx context.Context) error { return rn.startDump(ctx, dump, m) }}}
+	if rn.opts.FS != nil {
+		return append(acts, action{name: "filesystem snapshot", run: rn.takeFS})
+	}
+	return append(acts, action{name: "locked pass", run: func(ctx context.Context) error {
+		t0 := rn.opts.Now()
+		root, st, err := rn.homePass(ctx, "locked pass", rn.walker, prev)
+		m.root, rn.res.Home = root, st
+		rn.res.Timings.LockedPass = rn.since(t0)
+		return err
+	}})
+}
+
+// zeroDowntimeMoment takes the database's snapshot first, then the
+// filesystem's, so that the repositories are never behind the database.
+func (rn *run) zeroDowntimeMoment(ctx context.Context, dump *dumpGroup, m *moment) error {
+	if err := rn.startDump(ctx, dump, m); err != nil {
+		return err
+	}
+	return rn.takeFS(ctx)
+}
+
+// underLock holds the lock (if any) while acts run, all at once, and
+// releases it on every path, panics included. An administrator who cancels
+// the backup in Bitbucket meanwhile stops them.
+func (rn *run) underLock(ctx context.Context, acts []action) (err error) {
 	release := func(bool) error { return nil }
 	stopReports := func() {}
 	if rn.opts.Lock != nil {
 		t0 := rn.opts.Now()
-		var sess Session
-		if sess, err = rn.opts.Lock.Lock(ctx); err != nil {
-			return nil, err
+		sess, lerr := rn.opts.Lock.Lock(ctx)
+		if lerr != nil {
+			return lerr
 		}
 		rn.res.Timings.LockAndDrain = rn.since(t0)
 		rn.res.Bitbucket = sess.Info()
 		release = rn.releaser(ctx, sess, sess.LockedAt())
+		var stopWatch func()
+		ctx, stopWatch = watchSession(ctx, sess)
+		defer stopWatch()
 		stopReports = rn.reportProgress(ctx, sess)
 		defer stopReports()
 		defer func() {
@@ -78,30 +142,62 @@ func (rn *run) underLock(ctx context.Context, prev *blob.ID, startDump func(cont
 				_ = release(false)
 				panic(p)
 			}
-			uerr := release(false)
-			switch {
-			case err == nil:
-			case uerr == nil:
-				err = fmt.Errorf("%w (Bitbucket was unlocked)", err)
-			case !errors.Is(err, uerr):
-				err = errors.Join(err, uerr)
-			}
+			err = joinUnlock(sessionErr(sess, err), release(false))
 		}()
 	}
-	var g errgroup.Group
-	g.Go(func() error { return startDump(ctx) })
-	g.Go(func() error {
-		t0 := rn.opts.Now()
-		id, perr := rn.lockedHomePass(ctx, prev)
-		root = id
-		rn.res.Timings.LockedPass = rn.since(t0)
-		return perr
-	})
-	if err = g.Wait(); err != nil {
-		return nil, err
+	if err = runAtOnce(ctx, acts); err != nil {
+		return err
 	}
 	stopReports()
-	return root, release(true)
+	return release(true)
+}
+
+// runAtOnce runs every action at the same time and waits for all of them.
+func runAtOnce(ctx context.Context, acts []action) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, a := range acts {
+		g.Go(func() error { return a.run(gctx) })
+	}
+	return g.Wait()
+}
+
+// sessionErr is why the session ended, if it did, instead of the errors of
+// the work it stopped.
+func sessionErr(sess Session, err error) error {
+	if serr := sess.Err(); err != nil && serr != nil && !errors.Is(err, serr) {
+		return serr
+	}
+	return err
+}
+
+// joinUnlock adds to a failed run's error the outcome of the unlock.
+func joinUnlock(err, uerr error) error {
+	switch {
+	case err == nil:
+		return uerr
+	case uerr == nil:
+		return fmt.Errorf("%w (Bitbucket was unlocked)", err)
+	case !errors.Is(err, uerr):
+		return errors.Join(err, uerr)
+	}
+	return err
+}
+
+// watchSession returns ctx, cancelled with the session's error when the
+// session ends (an administrator cancelled the backup), until stopped.
+func watchSession(ctx context.Context, sess Session) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-sess.Done():
+			cancel(sess.Err())
+		case <-ctx.Done():
+		}
+	}()
+	var once sync.Once
+	return ctx, func() { once.Do(func() { cancel(context.Canceled); <-done }) }
 }
 
 // reportProgress tells Bitbucket how far the locked pass is, measured
@@ -128,8 +224,9 @@ func (rn *run) reportProgress(ctx context.Context, sess Session) (stop func()) {
 }
 
 // releaser returns a function that finishes the backup task and unlocks,
-// once, with a context that survives the run's cancellation.
-// Only a successful run reports 100%; a failed one just unlocks.
+// once, with a context that survives the run's cancellation. Only a
+// successful run reports 100%, and a failed report fails the run (the task
+// may have ended meanwhile); a failed run just unlocks.
 func (rn *run) releaser(ctx context.Context, sess Session, lockedAt time.Time) func(success bool) error {
 	var once sync.Once
 	var err error
@@ -137,58 +234,20 @@ func (rn *run) releaser(ctx context.Context, sess Session, lockedAt time.Time) f
 		once.Do(func() {
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 			defer cancel()
+			var ferr error
 			if success {
-				if ferr := sess.Finish(uctx); ferr != nil {
-					rn.opts.Logger.Warn("could not report 100% to Bitbucket; unlocking anyway", "error", ferr)
-				}
+				ferr = sess.Finish(uctx)
 			}
-			err = sess.Unlock(uctx)
+			uerr := sess.Unlock(uctx)
 			rn.res.LockWindow = rn.opts.Now().Sub(lockedAt)
-			if err != nil {
-				err = fmt.Errorf("UNLOCK FAILED, Bitbucket may still be locked: run `bbvault unlock`: %w", err)
+			if uerr != nil {
+				uerr = fmt.Errorf("UNLOCK FAILED, Bitbucket may still be locked: run `bbvault unlock`: %w", uerr)
 			}
+			if ferr != nil && !errors.Is(ferr, ErrBitbucket) {
+				ferr = fmt.Errorf("%w: %w", ErrBitbucket, ferr)
+			}
+			err = joinUnlock(ferr, uerr)
 		})
 		return err
 	}
-}
-
-func (rn *run) lockedHomePass(ctx context.Context, prev *blob.ID) (*blob.ID, error) {
-	root, st, err := rn.homePass(ctx, "locked pass", prev)
-	rn.res.Home = st
-	return root, err
-}
-
-// startDump starts the dump, hands its stream to a saver owned by g, and
-// returns once the dump no longer needs the lock.
-func (rn *run) startDump(ctx context.Context, g *errgroup.Group, gctx context.Context, out *repo.Stream) error {
-	if rn.opts.Database == nil {
-		return nil
-	}
-	t0 := rn.opts.Now()
-	dump, err := rn.opts.Database.Start(ctx)
-	if err != nil {
-		return fmt.Errorf("start database dump: %w", err)
-	}
-	g.Go(func() error { return rn.saveDump(gctx, dump, out) })
-	if err := dump.Ready(ctx); err != nil {
-		return fmt.Errorf("database dump did not start: %w", err)
-	}
-	rn.dumpStarted, rn.dumpReady = t0, rn.opts.Now()
-	return nil
-}
-
-// saveDump streams the dump into the repository. A dump that fails (a
-// non-zero pg_dump exit) fails the run: no manifest is written.
-func (rn *run) saveDump(ctx context.Context, dump Dump, out *repo.Stream) error {
-	res, err := rn.w.SaveStream(ctx, dump)
-	cerr := dump.Close()
-	if err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	*out = repo.Stream{Name: DatabaseStream, Size: res.Size, Blobs: res.Blobs, Meta: dump.Meta()}
-	rn.dbDone = rn.opts.Now()
-	return nil
 }

@@ -26,24 +26,29 @@ type StateFile struct{ Path string }
 
 // Save writes the state durably: temp file, fsync, rename, fsync directory.
 func (f StateFile) Save(st LockState) error {
-	b, err := json.MarshalIndent(st, "", "  ")
+	return saveJSON(f.Path, ".lock-state-*", st)
+}
+
+// saveJSON writes v to path durably (0600, in a 0700 directory).
+func saveJSON(path, tmpPattern string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(f.Path)
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".lock-state-*")
+	tmp, err := os.CreateTemp(dir, tmpPattern)
 	if err != nil {
-		return fmt.Errorf("write lock state: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := writeSync(tmp, b); err != nil {
-		return fmt.Errorf("write lock state %s: %w", f.Path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), f.Path); err != nil {
-		return fmt.Errorf("write lock state: %w", err)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return syncDir(dir)
 }

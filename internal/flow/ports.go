@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"bbvault/internal/homewalk"
 )
 
 // Locker is the Bitbucket maintenance lock as the flow needs it.
@@ -30,6 +32,22 @@ type Session interface {
 	Info() map[string]string
 	// LockedAt is when the lock was requested: the start of the lock window.
 	LockedAt() time.Time
+	// Done is closed when the lock can no longer be trusted while it is
+	// held: an administrator cancelled the backup in Bitbucket, or the lock
+	// was lost. The run must stop; Err says why.
+	Done() <-chan struct{}
+	// Err is why Done was closed (an error wrapping ErrBitbucket), nil
+	// before.
+	Err() error
+}
+
+// Instance is Bitbucket in zero-downtime mode, which never locks it.
+type Instance interface {
+	// CheckZeroDowntime proves, changing nothing, that the instance may be
+	// backed up without the maintenance lock (Bitbucket 4.8 or later).
+	CheckZeroDowntime(ctx context.Context) error
+	// Info is what the manifest records of the instance (version, URL).
+	Info() map[string]string
 }
 
 // Database is the PostgreSQL side.
@@ -49,6 +67,55 @@ type Dump interface {
 	Close() error
 	// Meta describes the dump for the manifest.
 	Meta() map[string]string
+}
+
+// GuardedDatabase is a Database whose dump can let the instance go as soon
+// as its snapshot is exported, rather than once it holds its table locks:
+// its CheckSchema proves afterwards that no schema change landed in between.
+type GuardedDatabase interface {
+	Database
+	// StartGuarded is Start, recording what the dump's CheckSchema compares.
+	StartGuarded(ctx context.Context) (GuardedDump, error)
+}
+
+// GuardedDump is a dump started by StartGuarded.
+type GuardedDump interface {
+	Dump
+	// CheckSchema, called once Ready returned, fails if the schema changed
+	// between the dump's snapshot and then (the dump may not restore as the
+	// snapshot was).
+	CheckSchema(ctx context.Context) error
+}
+
+// FSSnapshot is an atomic, read-only snapshot of the volumes holding the
+// home, so that the home can be read after the instance is unlocked (or, in
+// zero-downtime mode, without a lock) as it was at one moment.
+type FSSnapshot interface {
+	// Prepare validates everything a snapshot needs before anything is
+	// locked, and releases the snapshots runs that were killed left behind.
+	// skip reports whether a path relative to the home is left out of the
+	// backup (a volume there needs no snapshot).
+	Prepare(ctx context.Context, skip func(rel string) bool) error
+	// Provider names the provider, for the manifest.
+	Provider() string
+	// Excludes are the paths, relative to the home, that the snapshots
+	// themselves occupy: every pass leaves them out. Valid after Prepare.
+	Excludes() []string
+	// Take snapshots every volume at once.
+	Take(ctx context.Context) (Frozen, error)
+}
+
+// Frozen is a filesystem snapshot that was taken. Release it on every path.
+type Frozen interface {
+	// Name is the snapshots' name (it carries the run's identity).
+	Name() string
+	// View is where each volume's frozen copy is read from.
+	View() homewalk.View
+	// Check reports whether the snapshots still hold what they froze (an
+	// LVM snapshot that overflowed does not); call it after reading.
+	Check(ctx context.Context) error
+	// Release removes the snapshots. It works after ctx was cancelled.
+	Release(ctx context.Context) error
 }
 
 // DatabaseTarget is the database a restore writes into. Its errors are

@@ -2,10 +2,12 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/user"
+	"slices"
 	"time"
 
 	"bbvault/internal/archiver"
@@ -29,7 +31,32 @@ type SnapshotOptions struct {
 	Writer   repo.WriterOptions
 	Lock     Locker   // nil: no Bitbucket lock (a warning says so)
 	Database Database // nil: no database
+	// ZeroDowntime, set instead of Lock, backs up without the maintenance
+	// lock: the database's snapshot first, then the filesystem's, so the
+	// repositories are never behind the database. It needs FS.
+	ZeroDowntime Instance
+	// FS, when set, snapshots the volumes holding the home at the moment
+	// the database's snapshot is taken (under the lock, if any), and the
+	// home is read from that frozen copy afterwards.
+	FS FSSnapshot
+	// DBUnlockAt says when the database lets the instance go.
+	DBUnlockAt DBRelease
 }
+
+// DBRelease says when, under the lock, the database no longer needs the
+// instance locked.
+type DBRelease int
+
+const (
+	// ReleaseAtExport lets the instance go once the database's snapshot is
+	// exported. pg_dump's table locks are awaited after the unlock, and a
+	// catalog check then proves that no schema change landed in between (a
+	// change fails the run). A Database that cannot check (not a
+	// GuardedDatabase) is held until ReleaseAtLocks.
+	ReleaseAtExport DBRelease = iota
+	// ReleaseAtLocks holds the instance until pg_dump holds its table locks.
+	ReleaseAtLocks
+)
 
 // Result is a finished snapshot with the figures a user checks.
 type Result struct {
@@ -40,6 +67,8 @@ type Result struct {
 	LockWindow time.Duration
 	// Timings are the phases in milliseconds.
 	Timings     repo.Timings
+	Mode        string               // repo.ModeLocked, repo.ModeLockedFS...
+	FSSnapshot  *repo.FSSnapshotMeta // the filesystem snapshot read, if any
 	Bitbucket   map[string]string
 	BytesAdded  int64
 	StoredBytes int64
@@ -69,14 +98,26 @@ type run struct {
 	progress archiver.Progress
 	// estFiles and estBytes estimate the size of the next home pass.
 	estFiles, estBytes int64
-	// dumpStarted, dumpReady and dbDone time the database dump.
-	dumpStarted, dumpReady, dbDone time.Time
+	// dumpStarted, dumpExported, dumpReady and dbDone time the database
+	// dump; dbReleased is when it let the instance go.
+	dumpStarted, dumpExported, dumpReady, dbReleased, dbDone time.Time
+	// frozen is the filesystem snapshot while it is held; fsTaken is when
+	// it was taken.
+	frozen  Frozen
+	fsTaken time.Time
+	// leftBehind is why the filesystem snapshot could not be released.
+	leftBehind error
+	// root is the home directory's own metadata, from the last pass.
+	root *repo.RootMeta
 }
 
 // Snapshot takes one snapshot of the home (and, when configured, the
 // database under the Bitbucket lock) and writes its manifest.
 func Snapshot(ctx context.Context, r *repo.Repository, opts SnapshotOptions) (*Result, error) {
 	opts.defaults()
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	walker, err := homewalk.NewWalker(opts.Home, opts.Walk)
 	if err != nil {
 		return nil, err
@@ -86,6 +127,17 @@ func Snapshot(ctx context.Context, r *repo.Repository, opts SnapshotOptions) (*R
 	}
 	rn := &run{r: r, opts: opts, walker: walker, start: opts.Now()}
 	return rn.execute(ctx)
+}
+
+// check refuses combinations of options that make no sense.
+func (o *SnapshotOptions) check() error {
+	switch {
+	case o.ZeroDowntime != nil && o.Lock != nil:
+		return errors.New("flow: zero-downtime mode takes no lock: give ZeroDowntime or Lock, not both")
+	case o.ZeroDowntime != nil && o.FS == nil:
+		return errors.New("flow: zero-downtime mode needs a filesystem snapshot: the live home cannot be read at one moment without the lock")
+	}
+	return nil
 }
 
 func (rn *run) execute(ctx context.Context) (*Result, error) {
@@ -100,12 +152,26 @@ func (rn *run) execute(ctx context.Context) (*Result, error) {
 	root, dbStreams, err := rn.passes(ctx, parent)
 	if err != nil {
 		rn.w.Abort(err)
-		return nil, err
+		return nil, rn.withLeftBehind(err)
 	}
 	if err := rn.w.Finish(ctx); err != nil {
-		return nil, fmt.Errorf("finish uploads: %w", err)
+		return nil, rn.withLeftBehind(fmt.Errorf("finish uploads: %w", err))
 	}
-	return rn.writeManifest(ctx, root, parent, dbStreams)
+	res, err := rn.writeManifest(ctx, root, parent, dbStreams)
+	if err != nil {
+		return nil, rn.withLeftBehind(err)
+	}
+	// The snapshot is good; a filesystem snapshot that could not be
+	// released still makes the run fail, so that someone sees it.
+	return res, rn.leftBehind
+}
+
+// withLeftBehind adds to err that a filesystem snapshot was left behind.
+func (rn *run) withLeftBehind(err error) error {
+	if rn.leftBehind == nil {
+		return err
+	}
+	return errors.Join(err, rn.leftBehind)
 }
 
 // preflight validates what can be validated before anything is locked.
@@ -115,11 +181,64 @@ func (rn *run) preflight(ctx context.Context) error {
 			return err
 		}
 	}
-	if rn.opts.Lock != nil {
-		return rn.opts.Lock.Check(ctx)
+	switch {
+	case rn.opts.Lock != nil:
+		if err := rn.opts.Lock.Check(ctx); err != nil {
+			return err
+		}
+	case rn.opts.ZeroDowntime != nil:
+		if err := rn.opts.ZeroDowntime.CheckZeroDowntime(ctx); err != nil {
+			return err
+		}
+		rn.res.Bitbucket = rn.opts.ZeroDowntime.Info()
+	case rn.opts.FS != nil:
+		rn.opts.Logger.Warn("no Bitbucket URL given: the home is read from a filesystem snapshot, but without the maintenance lock or zero-downtime mode it may not agree with the database")
+	default:
+		rn.opts.Logger.Warn("no Bitbucket URL given: the home is read without the maintenance lock, so the snapshot may be inconsistent")
 	}
-	rn.opts.Logger.Warn("no Bitbucket URL given: the home is read without the maintenance lock, so the snapshot may be inconsistent")
+	return rn.prepareFS(ctx)
+}
+
+// prepareFS validates the filesystem snapshot (releasing what killed runs
+// left) and leaves the snapshots' own directories out of every pass.
+func (rn *run) prepareFS(ctx context.Context) error {
+	if rn.opts.FS == nil {
+		return nil
+	}
+	filter := rn.walker.Filter()
+	if err := rn.opts.FS.Prepare(ctx, func(rel string) bool { return filter.Excluded(rel, true) }); err != nil {
+		return err
+	}
+	excl := rn.opts.FS.Excludes()
+	if len(excl) == 0 {
+		return nil
+	}
+	walk := rn.opts.Walk
+	walk.Excludes = slices.Clone(walk.Excludes)
+	for _, rel := range excl {
+		walk.Excludes = append(walk.Excludes, homewalk.Literal(rel))
+	}
+	w, err := homewalk.NewWalker(rn.opts.Home, walk)
+	if err != nil {
+		return fmt.Errorf("%w: leaving its directories out: %w", ErrFSSnapshot, err)
+	}
+	rn.walker = w
 	return nil
+}
+
+// mode is how this run holds the moment of the snapshot still.
+func (rn *run) mode() string {
+	switch {
+	case rn.opts.Lock != nil && rn.opts.FS != nil:
+		return repo.ModeLockedFS
+	case rn.opts.Lock != nil:
+		return repo.ModeLocked
+	case rn.opts.ZeroDowntime != nil:
+		return repo.ModeZeroDowntime
+	case rn.opts.FS != nil:
+		return repo.ModeUnlockedFS
+	}
+	return repo.ModeUnlocked
 }
 
 // passes runs the home (and database) passes, with or without the lock.
@@ -128,16 +247,16 @@ func (rn *run) passes(ctx context.Context, parent *repo.Manifest) (*blob.ID, []r
 	if parent != nil {
 		prev = parent.Tree
 	}
-	if rn.opts.Lock == nil && rn.opts.Database == nil {
-		root, st, err := rn.homePass(ctx, "snapshot", prev)
+	if rn.opts.Lock == nil && rn.opts.Database == nil && rn.opts.FS == nil {
+		root, st, err := rn.homePass(ctx, "snapshot", rn.walker, prev)
 		rn.res.Home = st
 		return root, nil, err
 	}
-	return rn.lockedFlow(ctx, prev)
+	return rn.consistentFlow(ctx, prev)
 }
 
-// homePass walks and stores the home once.
-func (rn *run) homePass(ctx context.Context, phase string, parent *blob.ID) (*blob.ID, archiver.Stats, error) {
+// homePass walks and stores the home once, read through walker.
+func (rn *run) homePass(ctx context.Context, phase string, walker *homewalk.Walker, parent *blob.ID) (*blob.ID, archiver.Stats, error) {
 	p := &rn.progress
 	*p = archiver.Progress{}
 	// The previous snapshot's size is the estimate for a percentage and ETA.
@@ -146,12 +265,15 @@ func (rn *run) homePass(ctx context.Context, phase string, parent *blob.ID) (*bl
 		return p.Files.Load(), p.Bytes.Load(), estFiles, estBytes
 	}))
 	root, st, err := archiver.Archive(ctx, rn.r, rn.w, archiver.Options{
-		Walker: rn.walker, Parent: parent, Workers: rn.opts.Workers, Logger: rn.opts.Logger, Progress: p})
+		Walker: walker, Parent: parent, Workers: rn.opts.Workers, Logger: rn.opts.Logger, Progress: p})
 	stop()
 	if err != nil {
-		return nil, st, fmt.Errorf("%s over %s: %w", phase, rn.walker.Root(), err)
+		return nil, st, fmt.Errorf("%s over %s: %w", phase, walker.Root(), err)
 	}
 	rn.estFiles, rn.estBytes = st.Files, st.BytesTotal
+	if e, err := walker.Stat(""); err == nil {
+		rn.root = &repo.RootMeta{Mode: e.Mode, UID: e.UID, GID: e.GID, User: e.User, Group: e.Group, MTime: e.MTime}
+	}
 	return &root, st, nil
 }
 
@@ -182,12 +304,11 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 		Timings:      rn.timings(),
 		Bitbucket:    rn.res.Bitbucket,
 		LockWindowMs: rn.res.LockWindow.Milliseconds(),
+		Mode:         rn.mode(), FSSnapshot: rn.res.FSSnapshot, Root: rn.root,
 	}
+	rn.res.Mode = m.Mode
 	if u, err := user.Current(); err == nil {
 		m.Username = u.Username
-	}
-	if e, err := rn.walker.Stat(""); err == nil {
-		m.Root = &repo.RootMeta{Mode: e.Mode, UID: e.UID, GID: e.GID, User: e.User, Group: e.Group, MTime: e.MTime}
 	}
 	if parent != nil {
 		m.Parent = parent.ID
@@ -203,12 +324,22 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 func (rn *run) since(t0 time.Time) int64 { return rn.opts.Now().Sub(t0).Milliseconds() }
 
 func (rn *run) timings() repo.Timings {
-	rn.res.Timings.Total = rn.since(rn.start)
-	if !rn.dbDone.IsZero() {
-		rn.res.Timings.DatabaseUnderLock = rn.dumpReady.Sub(rn.dumpStarted).Milliseconds()
-		rn.res.Timings.Database = rn.dbDone.Sub(rn.dumpStarted).Milliseconds()
+	t := &rn.res.Timings
+	t.Total = rn.since(rn.start)
+	if rn.dbDone.IsZero() {
+		return *t
 	}
-	return rn.res.Timings
+	ms := func(from, to time.Time) int64 { return to.Sub(from).Milliseconds() }
+	t.Database = ms(rn.dumpStarted, rn.dbDone)
+	t.DatabaseExport = ms(rn.dumpStarted, rn.dumpExported)
+	t.DatabaseReady = ms(rn.dumpStarted, rn.dumpReady)
+	if rn.opts.Lock != nil {
+		t.DatabaseUnderLock = ms(rn.dumpStarted, rn.dbReleased)
+	}
+	if rn.opts.Lock == nil && !rn.fsTaken.IsZero() {
+		t.DatabaseToFS = ms(rn.dumpExported, rn.fsTaken)
+	}
+	return *t
 }
 
 func (rn *run) counts(st repo.WriterStats, streams []repo.Stream) repo.Counts {

@@ -3,6 +3,8 @@
 // full metadata (Walker.ReadDir), deciding whether a file must be read again
 // (Changed), and opening and re-checking files around a read (OpenFile,
 // Stable). It knows nothing of the repository; the archiver joins the two.
+// A walker can also read the home from frozen copies of its volumes
+// (Walker.WithView): a filesystem snapshot, with one root per volume.
 //
 // # What is left out
 //

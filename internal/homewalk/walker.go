@@ -48,6 +48,9 @@ type Walker struct {
 	filter *Filter
 	names  *ownerNames
 	log    *slog.Logger
+	// roots, when set (WithView), are where the home is read from instead
+	// of root, deepest first.
+	roots []viewRoot
 }
 
 // NewWalker compiles the filter from opts and opens the home at root (an
@@ -102,6 +105,9 @@ func (w *Walker) Stat(rel string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
+	if w.roots != nil {
+		n.Dev = w.rootOf(rel).dev
+	}
 	if rel == "" {
 		n.Name = ""
 	}
@@ -140,6 +146,9 @@ func (w *Walker) ReadDir(ctx context.Context, rel string) ([]Entry, []Warning, e
 	}
 	slices.Sort(names) // byte order; entries are appended in it
 	l := newListing(w, int(d.Fd()), dirPath, rel, len(names))
+	if w.roots != nil {
+		l.dev, l.viewed = w.rootOf(rel).dev, true
+	}
 	for i, name := range names {
 		if i%ctxCheckEvery == 0 && ctx.Err() != nil {
 			return nil, nil, ctx.Err()
@@ -160,6 +169,10 @@ type listing struct {
 	filter  *dirFilter
 	entries []Entry
 	warns   []Warning
+	// viewed is set when the directory is read from a View: entries get
+	// dev, the live device, and volume roots are read from their own copy.
+	viewed bool
+	dev    uint64
 }
 
 func newListing(w *Walker, dirfd int, dirPath, rel string, size int) *listing {
@@ -171,9 +184,12 @@ func newListing(w *Walker, dirfd int, dirPath, rel string, size int) *listing {
 }
 
 func (l *listing) add(name string) error {
+	relPath := joinRel(l.rel, name)
+	if l.viewed && l.w.isVolumeRoot(relPath) {
+		return l.addVolumeRoot(name, relPath)
+	}
 	var st unix.Stat_t
 	err := unix.Fstatat(l.dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	relPath := joinRel(l.rel, name)
 	if errors.Is(err, unix.ENOENT) {
 		l.warns = append(l.warns, Warning{RelPath: relPath, Reason: "deleted while the directory was read"})
 		return nil
@@ -193,8 +209,27 @@ func (l *listing) add(name string) error {
 	return l.keep(name, relPath, kind, &st)
 }
 
+// addVolumeRoot lists a directory where another volume of the view starts:
+// its metadata is that of the volume's own frozen root (the parent's copy
+// holds only an empty mount point).
+func (l *listing) addVolumeRoot(name, relPath string) error {
+	if l.filter.excluded(name, true) {
+		return nil
+	}
+	e, err := l.w.Stat(relPath)
+	if err != nil {
+		return err
+	}
+	e.Name = name
+	l.entries = append(l.entries, e)
+	return nil
+}
+
 func (l *listing) keep(name, relPath string, kind tree.Kind, st *unix.Stat_t) error {
 	e := Entry{Node: nodeFromStat(name, kind, st), Path: joinPath(l.dirPath, name), RelPath: relPath}
+	if l.viewed {
+		e.Dev = l.dev
+	}
 	if kind == tree.Symlink {
 		target, err := readLink(l.dirfd, name, e.Size)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) { // gone, or no longer a link
@@ -242,10 +277,10 @@ func readLink(dirfd int, name string, size int64) (string, error) {
 }
 
 func (w *Walker) abs(rel string) string {
-	if rel == "" {
-		return w.root
+	if w.roots != nil {
+		return w.viewAbs(rel)
 	}
-	return joinPath(w.root, rel)
+	return w.liveAbs(rel)
 }
 
 // cleanRel normalises a path relative to the home and rejects one that

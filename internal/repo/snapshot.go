@@ -47,6 +47,40 @@ type Manifest struct {
 	// Repair is set on a snapshot `bbvault repair snapshots` wrote in place
 	// of a damaged one: what it left out.
 	Repair *RepairInfo `json:"repair,omitempty"`
+	// Mode is how the moment of the snapshot was held still: ModeLocked,
+	// ModeLockedFS, ModeZeroDowntime, ModeUnlocked or ModeUnlockedFS.
+	// Older versions wrote none (see GuessMode).
+	Mode string `json:"mode,omitempty"`
+	// FSSnapshot describes the filesystem snapshot the home was read from.
+	FSSnapshot *FSSnapshotMeta `json:"fs_snapshot,omitempty"`
+}
+
+// The modes of a snapshot (Manifest.Mode).
+const (
+	ModeLocked       = "locked"               // the home read under the maintenance lock
+	ModeLockedFS     = "locked+fs-snapshot"   // a filesystem snapshot taken under the lock, read after it
+	ModeZeroDowntime = "zero-downtime"        // no lock: the database snapshot, then the filesystem's
+	ModeUnlocked     = "unlocked"             // no Bitbucket: the live home
+	ModeUnlockedFS   = "unlocked+fs-snapshot" // no Bitbucket: a filesystem snapshot of the home
+)
+
+// GuessMode returns m.Mode, or for a manifest of a version that did not
+// record it, what its lock window says.
+func (m *Manifest) GuessMode() string {
+	switch {
+	case m.Mode != "":
+		return m.Mode
+	case m.LockWindowMs > 0:
+		return ModeLocked
+	}
+	return ModeUnlocked
+}
+
+// FSSnapshotMeta is what a manifest records of a filesystem snapshot.
+type FSSnapshotMeta struct {
+	Provider string   `json:"provider"`          // btrfs, lvm, zfs or cmd
+	Name     string   `json:"name"`              // the snapshots' name
+	Volumes  []string `json:"volumes,omitempty"` // where each volume starts, relative to the home ("" first)
 }
 
 // RepairInfo says what a repaired snapshot lost against its original.
@@ -129,6 +163,17 @@ type Timings struct {
 	DatabaseUnderLock int64 `json:"database_under_lock"` // dump start until it no longer needed the lock
 	Database          int64 `json:"database"`            // dump start to its end
 	Total             int64 `json:"total"`
+	// Keys added with filesystem snapshots, left out when 0 so that older
+	// versions see the keys they know.
+	DatabaseExport int64 `json:"database_export,omitempty"` // dump start until its snapshot was exported
+	DatabaseReady  int64 `json:"database_ready,omitempty"`  // dump start until pg_dump held its table locks
+	FSSnapshot     int64 `json:"fs_snapshot,omitempty"`     // creating the filesystem snapshots
+	FrozenPass     int64 `json:"frozen_pass,omitempty"`     // the pass over the frozen copies, after the unlock
+	FSRelease      int64 `json:"fs_release,omitempty"`      // releasing the filesystem snapshots
+	// DatabaseToFS is, in zero-downtime mode, the time from the database's
+	// snapshot to the end of the filesystem's: how far ahead of the
+	// database the repositories may be.
+	DatabaseToFS int64 `json:"database_to_fs,omitempty"`
 }
 
 // RootMeta is the backed-up directory's own metadata, which a restore gives

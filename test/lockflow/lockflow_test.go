@@ -30,9 +30,15 @@ const password = "stand-in-password"
 
 func newFixture(t *testing.T, edit ...func(*standin.Options)) *fixture {
 	t.Helper()
+	return newFixtureAt(t, filepath.Join(t.TempDir(), "home"), edit...)
+}
+
+// newFixtureAt is newFixture with the sample home made at home.
+func newFixtureAt(t *testing.T, home string, edit ...func(*standin.Options)) *fixture {
+	t.Helper()
 	testenv.Git(t)
 	ctx := context.Background()
-	f := &fixture{t: t, home: filepath.Join(t.TempDir(), "home"), state: t.TempDir()}
+	f := &fixture{t: t, home: home, state: t.TempDir()}
 	if err := standin.MakeHome(ctx, f.home, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +72,12 @@ func (f *fixture) cmd(args ...string) *exec.Cmd {
 // startSlowSnapshot starts a snapshot whose locked pass has a 2 GiB file to
 // read: the file grows (sparse, so at once) after the pre-lock pass, as soon
 // as the lock is taken and before the drain ends.
-func (f *fixture) startSlowSnapshot() (*exec.Cmd, *bytes.Buffer) {
+func (f *fixture) startSlowSnapshot(args ...string) (*exec.Cmd, *bytes.Buffer) {
 	f.t.Helper()
 	big := filepath.Join(f.home, "shared", "data", "attachments", "big.bin")
 	os.MkdirAll(filepath.Dir(big), 0o755)
 	writeRandom(f.t, big, 1<<20)
-	c := f.cmd("snapshot", "--home", f.home)
+	c := f.cmd(append([]string{"snapshot", "--home", f.home}, args...)...)
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	if err := c.Start(); err != nil {

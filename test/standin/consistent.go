@@ -16,6 +16,20 @@ import (
 // push. Run on a restored home and database, it proves the backup was
 // consistent; it reports every repository that disagrees.
 func CheckConsistent(ctx context.Context, home, dsn string) error {
+	return checkPushes(ctx, home, dsn, git.checkPush)
+}
+
+// CheckNotBehind verifies what a backup without the maintenance lock
+// (zero downtime) promises: the home is never behind the database. For
+// every repository with pushes recorded in the database, the commit of its
+// last recorded push is refs/heads/master or an ancestor of it (pushes
+// between the database's snapshot and the filesystem's make it newer).
+func CheckNotBehind(ctx context.Context, home, dsn string) error {
+	return checkPushes(ctx, home, dsn, git.checkNotBehind)
+}
+
+// checkPushes runs check on the last recorded push of every repository.
+func checkPushes(ctx context.Context, home, dsn string, check func(git, context.Context, string, push) error) error {
 	bin, err := exec.LookPath("git")
 	if err != nil {
 		return fmt.Errorf("standin: checking consistency needs git: %w", err)
@@ -27,7 +41,7 @@ func CheckConsistent(ctx context.Context, home, dsn string) error {
 	g := git{bin: bin}
 	var errs []error
 	for _, p := range last {
-		errs = append(errs, g.checkPush(ctx, home, p))
+		errs = append(errs, check(g, ctx, home, p))
 	}
 	return errors.Join(errs...)
 }
@@ -78,6 +92,19 @@ func (g git) checkPush(ctx context.Context, home string, p push) error {
 	if got != p.commit {
 		return fmt.Errorf("repository %d: %s is %q but the last push recorded in the database is %s",
 			p.repoID, p.ref, got, p.commit)
+	}
+	return nil
+}
+
+// checkNotBehind checks that a repository's ref holds its last recorded push.
+func (g git) checkNotBehind(ctx context.Context, home string, p push) error {
+	dir := repoDir(home, p.repoID)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("repository %d has recorded pushes but is missing from the home: %w", p.repoID, err)
+	}
+	if _, err := g.run(ctx, dir, "", "merge-base", "--is-ancestor", p.commit, p.ref); err != nil {
+		return fmt.Errorf("repository %d: the last push recorded in the database, %s, is not in %s: the home is behind the database: %w",
+			p.repoID, p.commit, p.ref, err)
 	}
 	return nil
 }

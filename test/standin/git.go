@@ -16,12 +16,19 @@ import (
 const masterRef = "refs/heads/master"
 
 // git runs git plumbing commands on bare repositories.
-type git struct{ bin string }
+type git struct {
+	bin     string
+	durable bool // fsync objects and refs (Options.Durable)
+}
 
 // run runs git on the repository gitDir with stdin and returns its trimmed
 // standard output.
 func (g git) run(ctx context.Context, gitDir, stdin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, g.bin, append([]string{"--git-dir=" + gitDir}, args...)...)
+	pre := []string{"--git-dir=" + gitDir}
+	if g.durable {
+		pre = append(pre, "-c", "core.fsync=all", "-c", "core.fsyncMethod=fsync")
+	}
+	cmd := exec.CommandContext(ctx, g.bin, append(pre, args...)...)
 	cmd.Env = append(os.Environ(),
 		"GIT_AUTHOR_NAME=Bitbucket stand-in", "GIT_AUTHOR_EMAIL=standin@bbvault.invalid",
 		"GIT_COMMITTER_NAME=Bitbucket stand-in", "GIT_COMMITTER_EMAIL=standin@bbvault.invalid",

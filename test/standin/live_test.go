@@ -189,6 +189,9 @@ func checkDetectsDisagreement(t *testing.T, gitBin, home, dsn string, db *pgx.Co
 	if err == nil || !strings.Contains(err.Error(), "repository 1:") {
 		t.Fatalf("CheckConsistent with git ahead of the database: %v; want repository 1 reported", err)
 	}
+	if err := standin.CheckNotBehind(ctx, home, dsn); err != nil {
+		t.Fatalf("CheckNotBehind with git ahead of the database (what zero downtime allows): %v", err)
+	}
 	gitOut(t, gitBin, repo1, "", "update-ref", "refs/heads/master", head, unrecorded)
 
 	_, err = db.Exec(ctx, "INSERT INTO "+standin.PushesTable+" (repo_id, ref, commit) VALUES (2, 'refs/heads/master', $1)",
@@ -199,6 +202,10 @@ func checkDetectsDisagreement(t *testing.T, gitBin, home, dsn string, db *pgx.Co
 	err = standin.CheckConsistent(ctx, home, dsn)
 	if err == nil || !strings.Contains(err.Error(), "repository 2:") || strings.Contains(err.Error(), "repository 1:") {
 		t.Fatalf("CheckConsistent with the database ahead of git: %v; want repository 2 reported, and only it", err)
+	}
+	err = standin.CheckNotBehind(ctx, home, dsn)
+	if err == nil || !strings.Contains(err.Error(), "repository 2:") || strings.Contains(err.Error(), "repository 1:") {
+		t.Fatalf("CheckNotBehind with the database ahead of git: %v; want repository 2 reported, and only it", err)
 	}
 }
 

@@ -52,7 +52,7 @@ func (s *Server) newPusher(ctx context.Context) (*pusher, error) {
 	if len(repos) == 0 {
 		return nil, fmt.Errorf("standin: %s holds no repositories: create a sample home with MakeHome", reposDir(s.opts.Home))
 	}
-	p := &pusher{git: git{bin: bin}, repos: repos}
+	p := &pusher{git: git{bin: bin, durable: s.opts.Durable}, repos: repos}
 	if s.opts.DSN != "" {
 		if p.db, err = openPushes(ctx, s.opts.DSN); err != nil {
 			return nil, err

@@ -49,6 +49,13 @@ type Options struct {
 	DSN string
 	// PushInterval is the pause between pushes; default 50ms.
 	PushInterval time.Duration
+	// Durable makes every push harden what it writes before it moves on
+	// (git's core.fsync=all): objects are on disk before the ref that
+	// names them. A Bitbucket backed up without the maintenance lock must
+	// write this way; git's default leaves loose objects unsynced, and a
+	// filesystem snapshot taken during a push can then hold a ref naming an
+	// empty object file.
+	Durable bool
 	// Git is the git binary; default "git" from PATH.
 	Git string
 	// Faults are armed from the start, as SetFault would.

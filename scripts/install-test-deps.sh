@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Installs what bbvault's tests and benchmarks run against: PostgreSQL (server
-# and client tools), git, rsync, restic (benchmark baseline), systemd-analyze
-# (checks the shipped units), gcc (go test -race needs cgo), btrfs-progs and
-# e2fsprogs (the filesystem-snapshot tests make a btrfs filesystem on a loop
-# device), openssh-server and -client (the Mesh node tests run sshd on 127.0.0.1; the
-# package's own service is not started, see no_service_start), a MinIO server and a Prometheus Pushgateway built from source into
-# $(go env GOPATH)/bin. Idempotent: when everything is present it only checks.
+# and client tools), git, rsync, restic (Debian's, a benchmark baseline),
+# GNU time (the benchmarks' peak memory), systemd-analyze (checks the shipped
+# units), gcc (go test -race needs cgo), btrfs-progs and e2fsprogs (the
+# filesystem-snapshot tests make a btrfs filesystem on a loop device),
+# openssh-server and -client (the Mesh node tests run sshd on 127.0.0.1; the
+# package's own service is not started, see no_service_start), and built from
+# source into $(go env GOPATH)/bin: a MinIO server, a Prometheus Pushgateway
+# and restic 0.18.1 (as restic-0.18.1: the release users pick today, the
+# benchmark's other baseline). Idempotent: when everything is present it only
+# checks.
 set -euo pipefail
 
 MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 PUSHGATEWAY_MODULE="github.com/prometheus/pushgateway"
 PUSHGATEWAY_VERSION="v1.11.1"
+RESTIC18_MODULE="github.com/restic/restic/cmd/restic@v0.18.1"
+RESTIC18_NAME="restic-0.18.1"
 
 log() { printf 'install-test-deps: %s\n' "$*"; }
 
@@ -50,6 +56,8 @@ missing_packages() {
 	for cmd in git rsync restic gcc; do
 		command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 	done
+	# GNU time measures the benchmark's peak memory (bench/internal/measure).
+	[ -x /usr/bin/time ] || missing+=(time)
 	# systemd-analyze verifies the shipped units (deploy/).
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
@@ -138,6 +146,28 @@ install_pushgateway() {
 	log "installed pushgateway at $gobin/pushgateway"
 }
 
+# install_restic18 builds restic 0.18.1 under its own name, beside Debian's
+# restic (which keeps the name restic).
+install_restic18() {
+	local gobin tmp
+	gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	if [ -x "$gobin/$RESTIC18_NAME" ] || command -v "$RESTIC18_NAME" >/dev/null 2>&1; then
+		log "ok: $RESTIC18_NAME already installed"
+		return
+	fi
+	log "building restic 0.18.1 into $gobin/$RESTIC18_NAME (a few minutes): go install $RESTIC18_MODULE"
+	tmp="$(mktemp -d)"
+	if ! GOBIN="$tmp" GOFLAGS=-buildvcs=false go install "$RESTIC18_MODULE"; then
+		rm -rf "$tmp"
+		log "building restic 0.18.1 failed" >&2
+		exit 1
+	fi
+	mkdir -p "$gobin"
+	mv "$tmp/restic" "$gobin/$RESTIC18_NAME"
+	rm -rf "$tmp"
+	log "installed $RESTIC18_NAME at $gobin/$RESTIC18_NAME"
+}
+
 main() {
 	if ! command -v go >/dev/null 2>&1; then
 		log "go not found in PATH: install Go 1.26 first" >&2
@@ -151,6 +181,7 @@ main() {
 	fi
 	install_minio
 	install_pushgateway
+	install_restic18
 	if [ "$(go env CGO_ENABLED)" != "1" ]; then
 		log "warning: CGO_ENABLED is not 1, so go test -race cannot run" >&2
 	fi

@@ -7,7 +7,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -16,12 +15,7 @@ import (
 var version = "dev"
 
 func main() {
-	// A backup streams gigabytes through short-lived buffers: collecting
-	// more often keeps the peak memory close to what is really in use, for
-	// no measurable time. GOGC in the environment still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
+	setupMemory(os.Getenv)
 	os.Exit(run())
 }
 

@@ -51,6 +51,7 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, func(), error
 		return nil, nil, err
 	}
 	r, err := repo.Open(ctx, be, pw, repo.OpenOptions{CacheDir: g.cacheDir, Logger: g.log, Command: g.command})
+	releaseKeyMemory()
 	if err != nil {
 		be.Close()
 		return nil, nil, err

@@ -26,6 +26,7 @@ type globals struct {
 	logFormat    string
 	jsonOut      bool
 	verbose      int
+	memoryMiB    int
 	command      string // the command line's command, e.g. "bbvault check"
 
 	stdout, stderr io.Writer
@@ -75,6 +76,7 @@ them with where each came from.`,
 	f.StringVar(&g.configPath, "config", "", "config file (env BBVAULT_CONFIG; default "+config.DefaultPath+" when it exists)")
 	f.StringVar(&g.logFormat, "log-format", "auto", "log lines on stderr: text or json (structured), or auto: for people on a terminal, text otherwise (env BBVAULT_LOG_FORMAT)")
 	f.BoolVar(&g.jsonOut, "json", false, "machine-readable output on stdout")
+	f.IntVar(&g.memoryMiB, "memory-limit", 0, "soft memory limit in MiB for the garbage collector (env BBVAULT_MEMORY_LIMIT; default GOMEMLIMIT, else 80% of the cgroup's limit)")
 	f.CountVarP(&g.verbose, "verbose", "v", "more log output on stderr (repeat for debug)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.SetOut(g.stdout)
@@ -138,6 +140,10 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if g.cacheDir == "" {
 		g.cacheDir = defaultCacheDir(g.getenv)
 	}
+	if g.memoryMiB < 0 {
+		return usagef("--memory-limit %d: give a number of MiB, or 0 for the default", g.memoryMiB)
+	}
+	applyMemoryLimit(g.memoryMiB, g.getenv)
 	g.log, err = newLogger(g.stderr, g.logFormat, g.stderrTTY, g.verbose)
 	return err
 }

@@ -101,6 +101,7 @@ func (o *snapshotOptions) homeArg(cmd *cobra.Command, g *globals, args []string)
 }
 
 func runSnapshot(ctx context.Context, g *globals, o snapshotOptions, rep *jobReport) error {
+	useGCPercent(snapshotGCPercent, g.getenv)
 	if o.home == "" {
 		return usagef("which home? give it as an argument (bbvault snapshot /var/atlassian/application-data/bitbucket), " +
 			"with --home, in BITBUCKET_HOME or as snapshot.home in the config file")

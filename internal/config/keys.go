@@ -67,6 +67,7 @@ var keys = []Key{
 	{Name: "password_file", SecretFile: true, Flag: "password-file", Env: []string{"BBVAULT_PASSWORD_FILE"}, Kind: Path},
 	{Name: "password", Env: []string{"BBVAULT_PASSWORD"}, Secret: true, FileKey: "password_file"},
 	{Name: "cache_dir", Flag: "cache-dir", Env: []string{"BBVAULT_CACHE_DIR"}, Kind: Path},
+	{Name: "memory_limit", Flag: "memory-limit", Env: []string{"BBVAULT_MEMORY_LIMIT"}, Kind: Int},
 	{Name: "state_dir", Flag: "state-dir", Env: []string{"BBVAULT_STATE_DIR"}, Kind: Path},
 	{Name: "lock_wait", Flag: "lock-wait", Kind: Duration},
 	{Name: "log.format", Flag: "log-format", Env: []string{"BBVAULT_LOG_FORMAT"}, Choices: []string{"auto", "text", "json"}},

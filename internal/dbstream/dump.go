@@ -72,7 +72,8 @@ type Dump struct {
 	exported time.Time // when pg_export_snapshot returned
 	// snapshotCatalog is the catalog as the snapshot sees it (SchemaGuard),
 	// read on conn by a goroutine that closes catalogDone when it is done;
-	// endExport waits for it before it ends the transaction.
+	// the row counter waits for it before it uses conn, endExport before it
+	// ends the transaction.
 	catalogDone     chan struct{}
 	snapshotCatalog catalogPrint
 	catalogErr      error

@@ -47,8 +47,10 @@ func BenchmarkAddIndexFile(b *testing.B) {
 }
 
 // BenchmarkHas asks whether blobs are known on a cache of 1,000,000 blobs,
-// through SQLite and through an IDSet, for blobs that are there (hit) and
-// blobs that are not (miss, a new chunk).
+// through SQLite, through an IDSet (whole IDs) and through Fingerprints
+// (what the writer's ClaimSet holds), for blobs that are there (hit) and
+// blobs that are not (miss, a new chunk). heap-B/id is what each in-memory
+// form costs per blob.
 func BenchmarkHas(b *testing.B) {
 	ctx := context.Background()
 	const files, perFile = 10, 100_000
@@ -78,10 +80,26 @@ func BenchmarkHas(b *testing.B) {
 		}
 		b.ReportMetric(setBytesPerID, "heap-B/id")
 	})
+	heapBefore = heapInUse()
+	fps, err := d.Fingerprints(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fpBytesPerID := float64(heapInUse()-heapBefore) / float64(fps.Len())
+	b.Run("Fingerprints-load", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := d.Fingerprints(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(fpBytesPerID, "heap-B/id")
+	})
 	b.Run("sql-hit", benchHas(func(id blob.ID) bool { return mustHas(b, d, id) }, hits, true))
 	b.Run("sql-miss", benchHas(func(id blob.ID) bool { return mustHas(b, d, id) }, misses, false))
 	b.Run("set-hit", benchHas(set.Has, hits, true))
 	b.Run("set-miss", benchHas(set.Has, misses, false))
+	b.Run("fingerprints-hit", benchHas(fps.Has, hits, true))
+	b.Run("fingerprints-miss", benchHas(fps.Has, misses, false))
 	b.Run("sql-hit-parallel", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for i := 0; pb.Next(); i++ {

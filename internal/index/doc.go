@@ -19,8 +19,15 @@
 // blob copies that reads found damaged or missing, which package repo turns
 // into the set of blobs no writer may deduplicate against.
 //
-// For a saver that deduplicates hundreds of thousands of chunks, [DB.KnownSet]
-// loads every blob ID into a compact in-memory [IDSet].
+// For callers that ask "is this blob stored?" millions of times, the blob
+// IDs come out of SQLite in compact forms: [Fingerprints] (about 8.5 bytes
+// a blob, a certain "no", a "yes" wrong with odds below 10^-17, positions
+// in ID order for a bitmap), [ClaimSet] (a saver's dedup set: fingerprints
+// plus the IDs claimed since) and [IDSet] (whole IDs, 32.5 bytes a blob,
+// exact). The fingerprints are also kept in a file beside the cache
+// ([FingerprintFile]), valid while no blob row is removed, so that a saver
+// of a repository of tens of millions of blobs does not scan the table at
+// every run.
 //
 // The package depends on bbvault/internal/blob only; package repo imports it,
 // never the other way round.

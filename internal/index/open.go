@@ -31,7 +31,8 @@ const (
 	defaultMaxConns        = 4
 	defaultLoadConcurrency = 4
 	busyTimeoutMillis      = 10000
-	cacheKiB               = 16 << 10 // SQLite page cache per connection
+	readCacheKiB           = 2 << 10  // SQLite page cache of a connection that reads (SQLite's default)
+	writeCacheKiB          = 16 << 10 // while it writes
 )
 
 // Options tune a DB. The zero value is ready to use.
@@ -125,13 +126,16 @@ func (o Options) withDefaults() Options {
 // busy timeout instead of failing on a lock upgrade. synchronous=NORMAL is
 // enough for a cache: a power cut may lose the last transactions, never
 // consistency. A 16 MiB page cache per connection (SQLite's default is
-// 2 MiB) made ingesting 100,000 entries about a fifth cheaper; mmap was not
+// 2 MiB) made ingesting 100,000 entries about a fifth cheaper, so a
+// connection gets it for the length of a write transaction and readers keep
+// SQLite's default (a scan of every blob, as loading the known set does,
+// would otherwise leave 16 MiB on every connection); mmap was not
 // used, as an I/O error would then kill the process (SIGBUS) instead of
 // returning an error, and this process may be holding Bitbucket locked.
 func dsn(path string) string {
 	return path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeoutMillis) +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
-		fmt.Sprintf("&_pragma=cache_size(-%d)", cacheKiB) +
+		fmt.Sprintf("&_pragma=cache_size(-%d)", readCacheKiB) +
 		"&_txlock=immediate"
 }
 

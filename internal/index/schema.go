@@ -2,14 +2,17 @@ package index
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // schemaVersion is bumped whenever the tables below change. A cache file with
 // another version is wiped and rebuilt: it is only a cache.
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 // Meta keys.
 const (
@@ -22,7 +25,11 @@ const (
 // prune on another host replaces index objects), so a packs row belongs to
 // one index file and the same pack_id may appear in several rows. The blobs
 // table is clustered on the blob ID (WITHOUT ROWID), so Has and Lookup are a
-// single B-tree search. blobs.pack has no foreign key on purpose: the check
+// single B-tree search. blobs_by_pack covers every column (the primary key
+// is in every index entry of a WITHOUT ROWID table), so listing packs with
+// their blobs reads that index alone: before version 2 it went to the table
+// for each blob, and sweeping 2 million blobs took 31 s instead of 1 s.
+// blobs.pack has no foreign key on purpose: the check
 // makes SQLite keep a statement journal for every multi-row INSERT, which
 // cost a fifth of the ingest time; RemoveIndexFiles deletes blob rows
 // itself before their packs.
@@ -53,7 +60,7 @@ var schemaDDL = []string{
 		raw_len INTEGER NOT NULL,
 		PRIMARY KEY (blob_id, pack, off)
 	) WITHOUT ROWID`,
-	`CREATE INDEX blobs_by_pack ON blobs(pack, off)`,
+	`CREATE INDEX blobs_by_pack ON blobs(pack, off, type, len, raw_len)`,
 	`CREATE TABLE snapshots (
 		id       TEXT PRIMARY KEY,
 		time_ns  INTEGER NOT NULL,
@@ -194,9 +201,24 @@ func createSchema(ctx context.Context, tx *sql.Tx, repoID string) error {
 			return wrapErr("create schema", err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?), (?, ?)`,
-		metaSchemaVersion, schemaVersion, metaRepoID, repoID)
+	epoch, err := randomEpoch()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?), (?, ?), (?, ?)`,
+		metaSchemaVersion, schemaVersion, metaRepoID, repoID, metaEpoch, strconv.FormatUint(epoch, 10))
 	return wrapErr("write meta", err)
+}
+
+// randomEpoch starts a new cache's epoch at a random number, so that a
+// fingerprints file left beside a cache that was replaced does not pass
+// for the new one's.
+func randomEpoch() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("index cache: random epoch: %w", err)
+	}
+	return binary.LittleEndian.Uint64(b[:]) >> 2, nil
 }
 
 func quoteIdent(name string) string {

@@ -55,7 +55,8 @@ func (d *DB) RemoveIndexFiles(ctx context.Context, names []string) error {
 				return err
 			}
 		}
-		return nil
+		_, err := tx.ExecContext(ctx, newEpochSQL)
+		return err
 	})
 }
 
@@ -74,11 +75,33 @@ func execEach(ctx context.Context, tx *sql.Tx, query string, names []string) err
 	return nil
 }
 
-// write runs fn in a write transaction, one at a time within this process.
+// write runs fn in a write transaction, one at a time within this process,
+// on a connection whose page cache is enlarged for the transaction.
 func (d *DB) write(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
-	tx, err := d.sql.BeginTx(ctx, nil)
+	conn, err := d.sql.Conn(ctx)
+	if err != nil {
+		return wrapErr(op+": connect", err)
+	}
+	defer conn.Close()
+	if err := setCache(ctx, conn, writeCacheKiB); err != nil {
+		return wrapErr(op, err)
+	}
+	err = inTx(ctx, conn, op, fn)
+	if rerr := setCache(context.WithoutCancel(ctx), conn, readCacheKiB); rerr != nil && err == nil {
+		err = wrapErr(op, rerr)
+	}
+	return err
+}
+
+func setCache(ctx context.Context, conn *sql.Conn, kib int) error {
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", kib))
+	return err
+}
+
+func inTx(ctx context.Context, conn *sql.Conn, op string, fn func(*sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapErr(op+": begin", err)
 	}

@@ -12,24 +12,24 @@ import (
 	"bbvault/internal/treewalk"
 )
 
-// usedSet maps every blob the kept snapshots use to whether a pack has
-// claimed it yet (the sweep keeps one copy of each).
-type usedSet map[blob.ID]bool
-
 // markUsed collects the blobs the snapshots use: their trees, the files'
 // content and the streams. Trees that cannot be read are returned: prune
 // must not go on without knowing what they reference.
-func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, workers int) (usedSet, []treewalk.TreeError, error) {
-	used := usedSet{}
+func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, workers int) (*usedSet, []treewalk.TreeError, error) {
+	fps, err := r.Packs().Fingerprints(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	used := newUsedSet(fps)
 	var roots []blob.ID
 	for _, m := range snaps {
 		for _, id := range m.Trees() {
 			roots = append(roots, id)
-			used[id] = false
+			used.mark(id)
 		}
 		for _, s := range m.Streams {
 			for _, id := range s.Blobs {
-				used[id] = false
+				used.mark(id)
 			}
 		}
 	}
@@ -38,10 +38,10 @@ func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, w
 			n := &t.Nodes[i]
 			switch n.Kind {
 			case tree.Dir:
-				used[n.Subtree] = false
+				used.mark(n.Subtree)
 			case tree.File:
 				for _, id := range n.Content {
-					used[id] = false
+					used.mark(id)
 				}
 			}
 		}
@@ -57,9 +57,11 @@ type packRef struct {
 
 // repackJob is a partly used pack and the blobs to carry over.
 type repackJob struct {
-	Pack   index.Pack // ID, Size and Type; Blobs are not kept
-	Keep   []index.BlobEntry
-	Unused int64 // stored bytes of the blobs left behind
+	Pack   index.Pack        // ID, Size and Type; Blobs are not kept
+	Keep   []index.BlobEntry // filled for the packs chosen for repacking
+	Unused int64             // stored bytes of the blobs left behind
+	keep   bitmap            // which of the pack's blobs, in offset order, Keep will hold
+	blobs  int               // how many blobs the pack holds
 }
 
 // plan is what a prune will do to the packs.
@@ -80,7 +82,7 @@ type plan struct {
 // present pack that holds it; packs that claim nothing go, packs that claim
 // some are repacked, most wasteful first, until the unused bytes left are at
 // most maxUnused of what remains (maxUnused < 0: never repack).
-func makePlan(ctx context.Context, r *repo.Repository, used usedSet, maxUnused float64) (*plan, error) {
+func makePlan(ctx context.Context, r *repo.Repository, used *usedSet, maxUnused float64) (*plan, error) {
 	stored, junk, err := r.Packs().List(ctx)
 	if err != nil {
 		return nil, err
@@ -115,31 +117,53 @@ func makePlan(ctx context.Context, r *repo.Repository, used usedSet, maxUnused f
 			pl.unreferenced = append(pl.unreferenced, packRef{id, size})
 		}
 	}
-	for _, claimed := range used {
-		if !claimed {
-			pl.lost++
-		}
-	}
+	pl.lost = used.lost()
 	pl.choose(partial, maxUnused)
-	return pl, nil
+	return pl, pl.fillKeep(ctx, r)
 }
 
 // claim returns the blobs of p that it keeps (nil if none) and whether it
-// keeps all of them.
-func claim(p index.Pack, size int64, used usedSet) (*repackJob, bool) {
-	job := &repackJob{Pack: index.Pack{ID: p.ID, Size: size, Type: p.Type}}
-	for _, b := range p.Blobs {
-		if claimed, ok := used[b.ID]; ok && !claimed {
-			used[b.ID] = true
-			job.Keep = append(job.Keep, b)
+// keeps all of them. Which ones is a bitmap until the pack is chosen for
+// repacking: a list of entries for every partly used pack would cost as
+// much memory as the index.
+func claim(p index.Pack, size int64, used *usedSet) (*repackJob, bool) {
+	job := &repackJob{Pack: index.Pack{ID: p.ID, Size: size, Type: p.Type}, keep: newBitmap(len(p.Blobs)), blobs: len(p.Blobs)}
+	kept := 0
+	for i, b := range p.Blobs {
+		if used.claim(b.ID) {
+			job.keep.set(i)
+			kept++
 		} else {
 			job.Unused += int64(b.Length)
 		}
 	}
-	if len(job.Keep) == 0 {
+	if kept == 0 {
 		return nil, false
 	}
-	return job, len(job.Keep) == len(p.Blobs)
+	return job, kept == len(p.Blobs)
+}
+
+// fillKeep lists the blobs to carry over of each pack chosen for
+// repacking, reading the pack's entries from the index again.
+func (pl *plan) fillKeep(ctx context.Context, r *repo.Repository) error {
+	for i := range pl.repack {
+		j := &pl.repack[i]
+		p, err := r.Packs().Pack(ctx, j.Pack.ID)
+		if err != nil {
+			return fmt.Errorf("sweep the index: %w", err)
+		}
+		if len(p.Blobs) != j.blobs {
+			return fmt.Errorf("sweep the index: pack %s lists %d blobs now and %d during the sweep: is another process changing the repository?",
+				p.ID.Short(), len(p.Blobs), j.blobs)
+		}
+		for k, b := range p.Blobs {
+			if j.keep.get(k) {
+				j.Keep = append(j.Keep, b)
+			}
+		}
+		j.keep = nil
+	}
+	return nil
 }
 
 // choose picks the partly used packs to repack, most wasteful first, until

@@ -189,7 +189,7 @@ func (p *pruner) plan(ctx context.Context, keep []*repo.Manifest) (*plan, error)
 	if err != nil {
 		return nil, err
 	}
-	p.log.Info("marked the blobs kept snapshots use", "snapshots", len(keep), "blobs", len(used), "duration", time.Since(start))
+	p.log.Info("marked the blobs kept snapshots use", "snapshots", len(keep), "blobs", used.count(), "duration", time.Since(start))
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("%w: %d trees of kept snapshots cannot be read (first: %v); run `bbvault check`, then `bbvault repair`",
 			ErrPruneUnsafe, len(bad), bad[0].Err)

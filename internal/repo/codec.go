@@ -63,29 +63,40 @@ func (c *codec) seal(dst, plaintext, ad []byte) ([]byte, error) {
 	return c.key.SealInPlace(dst, start, ad)
 }
 
-// open reverses seal, appending the plaintext to dst.
+// open reverses seal, appending the plaintext to dst. It decrypts into
+// dst's spare room: a raw blob (incompressible data, most of a home of git
+// packs) is then only moved over its flag byte, with no buffer of its own;
+// a compressed one is copied to a pooled buffer and decompressed into dst.
 func (c *codec) open(dst, stored, ad []byte) ([]byte, error) {
-	bp := c.scratch.Get().(*[]byte)
-	defer c.scratch.Put(bp)
-	plain, err := c.key.Open((*bp)[:0], stored, ad)
+	start := len(dst)
+	out, err := c.key.Open(dst, stored, ad)
 	if err != nil {
 		return nil, err
 	}
-	*bp = plain
-	if len(plain) == 0 {
+	if len(out) == start {
 		return nil, fmt.Errorf("empty plaintext: %w", crypto.ErrAuth)
 	}
-	switch plain[0] {
+	switch out[start] {
 	case flagRaw:
-		return append(dst, plain[1:]...), nil
+		n := copy(out[start:], out[start+1:])
+		return out[:start+n], nil
 	case flagZstd:
-		out, err := c.dec.DecodeAll(plain[1:], dst)
-		if err != nil {
-			return nil, fmt.Errorf("decompress: %w", err)
-		}
-		return out, nil
+		return c.decompress(out[:start], out[start+1:])
 	}
-	return nil, fmt.Errorf("unknown compression flag %d", plain[0])
+	return nil, fmt.Errorf("unknown compression flag %d", out[start])
+}
+
+// decompress appends the decompressed payload to dst; payload may lie in
+// dst's spare room, so it is copied out first.
+func (c *codec) decompress(dst, payload []byte) ([]byte, error) {
+	bp := c.scratch.Get().(*[]byte)
+	defer c.scratch.Put(bp)
+	*bp = append((*bp)[:0], payload...)
+	out, err := c.dec.DecodeAll(*bp, dst)
+	if err != nil {
+		return nil, fmt.Errorf("decompress: %w", err)
+	}
+	return out, nil
 }
 
 // openInPlace is open decrypting over stored, which the caller gives up: a

@@ -74,8 +74,25 @@ func (w *Writer) writeIndexLocked(ctx context.Context) error {
 	if _, err := w.r.saveIndex(ctx, w.unlisted, nil); err != nil {
 		return err
 	}
+	w.settle(w.unlisted)
 	w.unlisted, w.unlistedBlobs = nil, 0
 	return nil
+}
+
+// settle tells the known set that the blobs of packs are indexed now, so
+// it may keep them compactly.
+func (w *Writer) settle(packs []index.Pack) {
+	known, err := w.knownSet()
+	if err != nil {
+		return
+	}
+	var ids []blob.ID
+	for _, p := range packs {
+		for _, b := range p.Blobs {
+			ids = append(ids, b.ID)
+		}
+	}
+	known.Indexed(ids)
 }
 
 // saveIndex writes an index object listing packs (and superseding the named

@@ -15,15 +15,18 @@ import (
 // corrupt copy falls back to the next. A copy found damaged or missing is
 // recorded (see Packs.RecordDamage).
 func (r *Repository) LoadBlob(ctx context.Context, id blob.ID, dst []byte) ([]byte, error) {
-	locs, err := r.idx.Lookup(ctx, id)
+	locs, err := r.Locate(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("look up blob %s: %w", id.Short(), err)
+		return nil, err
 	}
-	if len(locs) == 0 {
-		return nil, fmt.Errorf("blob %s: %w", id, ErrBlobNotFound)
-	}
+	return r.loadLocated(ctx, locs, dst)
+}
+
+// loadLocated reads the first copy of a blob that verifies, trying locs in
+// the order Locate gives them.
+func (r *Repository) loadLocated(ctx context.Context, locs []index.Location, dst []byte) ([]byte, error) {
 	var errs []error
-	for _, loc := range r.preferIntact(locs) {
+	for _, loc := range locs {
 		out, err := r.loadAt(ctx, loc, dst)
 		if err == nil {
 			return out, nil

@@ -30,14 +30,33 @@ type packBuilder struct {
 }
 
 // newPackBuilder starts a pack in buf. Data packs reserve their whole
-// target size at once (a blob never takes a pack past it, see addToPack);
-// tree packs are mostly small and grow as needed.
+// size at once (see fits: a pack never outgrows it, header included); tree
+// packs are mostly small and grow as needed.
 func newPackBuilder(t blob.Type, buf *bytes.Buffer, target int) *packBuilder {
 	buf.Reset()
 	if t == blob.Data {
-		buf.Grow(max(target, chunk.MaxSize+crypto.Overhead+1) + 64<<10)
+		buf.Grow(packCapacity(target))
 	}
 	return &packBuilder{typ: t, buf: buf}
+}
+
+// packCapacity is the most a pack of target size holds, header included:
+// the target, or one blob of the largest size that is larger than it.
+func packCapacity(target int) int {
+	return max(target, chunk.MaxSize+crypto.Overhead+1+headerSize(1))
+}
+
+// headerSize is the stored size of the header of a pack of n blobs, with
+// the length that ends the pack.
+func headerSize(n int) int { return 1 + n*headerEntrySize + crypto.Overhead + 4 }
+
+// fits reports whether a blob of n stored bytes can join the pack without
+// taking it past target, header included. An empty pack takes any blob.
+// A pack of thousands of small files has a header of hundreds of KiB: it
+// must be counted, or the pack's buffer would be reallocated at twice its
+// size to take it.
+func (p *packBuilder) fits(n, target int) bool {
+	return len(p.blobs) == 0 || p.size()+n+headerSize(len(p.blobs)+1) <= target
 }
 
 func (p *packBuilder) add(id blob.ID, stored []byte, rawLen int) {

@@ -79,8 +79,8 @@ func (c *PackCopier) copyRun(ctx context.Context, p index.Pack, run []index.Blob
 }
 
 // add appends one stored blob. A pack is closed before a blob would take
-// it past the target size (so its buffer never grows), and uploaded by the
-// caller's goroutine, outside the lock.
+// it past the target size, header included (so its buffer never grows),
+// and uploaded by the caller's goroutine, outside the lock.
 func (c *PackCopier) add(ctx context.Context, t blob.Type, e index.BlobEntry, stored []byte) error {
 	c.mu.Lock()
 	if c.dry {
@@ -91,7 +91,7 @@ func (c *PackCopier) add(ctx context.Context, t blob.Type, e index.BlobEntry, st
 	}
 	var full *packBuilder
 	b := c.open[t]
-	if b != nil && b.size() > 0 && b.size()+len(stored) > c.r.cfg.PackSize {
+	if b != nil && !b.fits(len(stored), c.r.cfg.PackSize) {
 		full, b = b, nil
 	}
 	if b == nil {
@@ -118,11 +118,8 @@ func (c *PackCopier) newBuilder(t blob.Type) *packBuilder {
 		buf.Reset()
 		return &packBuilder{typ: t, buf: buf}
 	}
-	return &packBuilder{typ: t, buf: bytes.NewBuffer(make([]byte, 0, c.r.cfg.PackSize+copySlack))}
+	return &packBuilder{typ: t, buf: bytes.NewBuffer(make([]byte, 0, packCapacity(c.r.cfg.PackSize)))}
 }
-
-// copySlack is room beyond the target size for the header of a full pack.
-const copySlack = 64 << 10
 
 func (c *PackCopier) recycle(b *packBuilder) {
 	c.mu.Lock()

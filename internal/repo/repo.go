@@ -260,7 +260,7 @@ func (r *Repository) RebuildCache(ctx context.Context) (CacheInfo, error) {
 		return CacheInfo{}, fmt.Errorf("close the index cache: %w", err)
 	}
 	r.idx = nil
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+	for _, p := range []string{path, path + "-wal", path + "-shm", index.FingerprintFile(path)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return CacheInfo{}, fmt.Errorf("remove the index cache: %w", err)
 		}

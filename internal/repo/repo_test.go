@@ -197,6 +197,31 @@ func TestPackHeadersListEveryBlob(t *testing.T) {
 	}
 }
 
+// TestPacksOfSmallFilesStayWithinThePackSize saves thousands of small
+// files, whose pack headers are hundreds of KiB: no pack object may be
+// larger than the repository's pack size, header included.
+func TestPacksOfSmallFilesStayWithinThePackSize(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := newRepo(t, be)
+	small := make([][]byte, 40_000)
+	for i := range small {
+		small[i] = randomBytes(120+i%64, uint64(i))
+	}
+	saveStreams(t, r, small...)
+	packs := 0
+	err := be.List(ctx, dataPrefix, func(oi backend.ObjectInfo) error {
+		packs++
+		if oi.Size > int64(r.Config().PackSize) {
+			t.Errorf("pack %s is %d bytes, over the pack size %d", oi.Name, oi.Size, r.Config().PackSize)
+		}
+		return nil
+	})
+	if err != nil || packs < 2 {
+		t.Fatalf("listing: %v, %d packs; want several full ones", err, packs)
+	}
+}
+
 func TestSnapshotsLatestAndPrefix(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New()

@@ -104,8 +104,7 @@ func (w *Writer) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.I
 	if err := w.ctx.Err(); err != nil {
 		return blob.ID{}, w.failure()
 	}
-	var scratch []byte
-	id, _, err := w.save(t, data, &scratch)
+	id, _, err := w.save(t, data, nil)
 	if err != nil {
 		return id, fmt.Errorf("save %s blob: %w", t, err)
 	}

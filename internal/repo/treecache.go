@@ -4,21 +4,27 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
 )
 
-// treePackCacheSize bounds the memory of whole tree packs kept for reads.
-const treePackCacheSize = 256 << 20
+// treePackCacheSize bounds the memory of whole tree packs kept for reads:
+// 16 tree packs of 4 MiB. Trees are read about in the order they were
+// written (a walk of the parent, or of the snapshot to restore), so the
+// packs loaded last are the ones asked for next.
+const treePackCacheSize = 64 << 20
 
 // treePacks keeps whole tree packs in memory: a restore or a snapshot with
 // a parent reads thousands of small tree blobs, and one request per pack
-// instead of one per tree is what makes that fast on S3.
+// instead of one per tree is what makes that fast on S3. Over budget, the
+// packs loaded first go first.
 type treePacks struct {
 	mu      sync.Mutex
 	packs   map[blob.ID]*packEntry
+	order   []blob.ID // loaded packs, oldest first
 	size    int
 	maxSize int
 }
@@ -60,13 +66,13 @@ func (c *treePacks) account(id blob.ID, e *packEntry) {
 		return
 	}
 	c.size += len(e.data)
-	for other, oe := range c.packs {
-		if c.size <= c.maxSize {
-			break
-		}
-		if other != id && oe.data != nil {
+	c.order = append(c.order, id)
+	for c.size > c.maxSize && len(c.order) > 1 {
+		oldest := c.order[0]
+		c.order = c.order[1:]
+		if oe, ok := c.packs[oldest]; ok && oldest != id {
 			c.size -= len(oe.data)
-			delete(c.packs, other)
+			delete(c.packs, oldest)
 		}
 	}
 }
@@ -78,6 +84,7 @@ func (c *treePacks) drop(id blob.ID) {
 	if e, ok := c.packs[id]; ok {
 		c.size -= len(e.data)
 		delete(c.packs, id)
+		c.order = slices.DeleteFunc(c.order, func(o blob.ID) bool { return o == id })
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 type WriterOptions struct {
 	Workers    int // hash/compress/encrypt workers; default GOMAXPROCS
 	Uploaders  int // concurrent pack uploads; default 2
-	InFlight   int // chunks held in memory at once; default Workers+2
+	InFlight   int // chunks held in memory at once; default Workers+1
 	IndexEvery int // write an index object every this many packs; default 32
 }
 
@@ -32,9 +32,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 		o.Uploaders = 2
 	}
 	if o.InFlight <= 0 {
-		// Each chunk in flight holds an 8 MiB buffer: enough to keep the
-		// workers busy beside the reader, and no more.
-		o.InFlight = o.Workers + 2
+		// Each chunk in flight holds a buffer of up to 8 MiB: one for each
+		// worker and one being read keep the workers busy, and no more.
+		o.InFlight = o.Workers + 1
 	}
 	if o.IndexEvery <= 0 {
 		o.IndexEvery = 32
@@ -69,10 +69,10 @@ type Writer struct {
 
 	mu       sync.Mutex
 	open     map[blob.Type]*packBuilder
-	packBufs chan *bytes.Buffer // buffers of uploaded packs, for reuse
+	packBufs chan *bytes.Buffer // data pack buffers, Uploaders+1 of them (nil: not allocated yet)
 
 	knownOnce sync.Once
-	known     *index.IDSet
+	known     *index.ClaimSet
 	knownErr  error
 	again     reclaimed // suspect blobs this writer stored again
 
@@ -108,7 +108,7 @@ func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer 
 		uploads:  make(chan *packBuilder),
 		inflight: make(chan struct{}, opts.InFlight),
 		bufs:     chunk.NewBuffers(opts.InFlight),
-		packBufs: make(chan *bytes.Buffer, opts.Uploaders+1),
+		packBufs: newPackBuffers(opts.Uploaders + 1),
 		open:     map[blob.Type]*packBuilder{},
 	}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
@@ -130,9 +130,8 @@ func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer 
 // first failure cancels the writer at once.
 func (w *Writer) work() error {
 	var first error
-	var scratch []byte // this worker's buffer for sealed blobs
 	for j := range w.jobs {
-		res := w.process(j, &scratch)
+		res := w.process(j)
 		j.buf.Release()
 		<-w.inflight
 		j.done <- res
@@ -144,17 +143,23 @@ func (w *Writer) work() error {
 	return first
 }
 
-func (w *Writer) process(j *job, scratch *[]byte) jobResult {
+// process saves a chunk, sealing it into the spare room of its own buffer:
+// a chunk buffer has room for the largest chunk, so one of up to half of
+// that (nearly all of them) is sealed without a buffer of its own; a
+// larger one gets a new one.
+func (w *Writer) process(j *job) jobResult {
 	if err := w.ctx.Err(); err != nil {
 		return jobResult{err: w.failure()}
 	}
-	id, isNew, err := w.save(j.typ, j.buf.Data, scratch)
+	data := j.buf.Data
+	id, isNew, err := w.save(j.typ, data, data[len(data):len(data):cap(data)])
 	return jobResult{id: id, isNew: isNew, err: err}
 }
 
 // save stores one blob unless the repository (or this writer) has it,
-// sealing it in *scratch (grown as needed and kept by the caller).
-func (w *Writer) save(t blob.Type, data []byte, scratch *[]byte) (blob.ID, bool, error) {
+// sealing it into spare (grown if too small) and copying it into a pack.
+// spare must not overlap data.
+func (w *Writer) save(t blob.Type, data, spare []byte) (blob.ID, bool, error) {
 	id := w.r.key.ID(data)
 	w.stats.blobs.Add(1)
 	w.stats.raw.Add(int64(len(data)))
@@ -162,11 +167,10 @@ func (w *Writer) save(t blob.Type, data []byte, scratch *[]byte) (blob.ID, bool,
 	if err != nil || !claimed {
 		return id, false, err
 	}
-	stored, err := w.r.codec.seal((*scratch)[:0], data, id[:])
+	stored, err := w.r.codec.seal(spare[:0], data, id[:])
 	if err != nil {
 		return id, false, err
 	}
-	*scratch = stored
 	w.stats.newBlobs.Add(1)
 	w.stats.newRaw.Add(int64(len(data)))
 	w.stats.stored.Add(int64(len(stored)))
@@ -176,7 +180,8 @@ func (w *Writer) save(t blob.Type, data []byte, scratch *[]byte) (blob.ID, bool,
 // claim reports whether the caller must store id: neither the repository
 // nor another worker of this writer has it, or the repository has it only
 // in copies recorded bad (see suspect.go). The repository's blob IDs are
-// loaded into memory once (an SQL query per chunk costs 100 times more).
+// loaded into memory once (an SQL query per chunk costs 100 times more),
+// as fingerprints of 8.5 bytes a blob (index.ClaimSet).
 func (w *Writer) claim(id blob.ID) (bool, error) {
 	known, err := w.knownSet()
 	if err != nil {
@@ -185,18 +190,19 @@ func (w *Writer) claim(id blob.ID) (bool, error) {
 	if w.r.damage().suspect(id) {
 		return w.again.claim(id), nil
 	}
-	return known.Add(id), nil
+	return known.Claim(id), nil
 }
 
 // knownSet loads the set of blobs the repository holds, once; blobs this
-// writer stores are added to it as they are claimed. First it checks that
-// the packs the index lists are all there (checkPackObjects).
-func (w *Writer) knownSet() (*index.IDSet, error) {
+// writer stores are added to it as they are claimed, and handed back to
+// it once indexed (settle). First it checks that the packs the index lists
+// are all there (checkPackObjects).
+func (w *Writer) knownSet() (*index.ClaimSet, error) {
 	w.knownOnce.Do(func() {
 		if err := w.r.checkPackObjects(w.ctx); err != nil && w.ctx.Err() == nil {
 			w.r.log.Warn("could not compare the index with the packs; deduplicating against the index as it is", "error", err)
 		}
-		w.known, w.knownErr = w.r.idx.KnownSet(w.ctx)
+		w.known, w.knownErr = w.r.idx.ClaimSet(w.ctx)
 		if w.knownErr != nil {
 			w.knownErr = fmt.Errorf("load the index: %w", w.knownErr)
 		}
@@ -220,43 +226,84 @@ func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
 
 // addToPack appends a sealed blob to the open pack of its type and hands the
 // pack to an uploader once it reaches the target size.
-// A pack is closed before a blob would take it past the target size, so a
-// pack's buffer is allocated once, at the target size, and never regrows.
+// A pack is closed before a blob would take it past the target size, header
+// included, so a data pack's buffer is allocated once and never regrows.
 func (w *Writer) addToPack(t blob.Type, id blob.ID, stored []byte, rawLen int) error {
 	w.mu.Lock()
 	var full *packBuilder
 	p := w.open[t]
-	if p != nil && p.size() > 0 && p.size()+len(stored) > w.r.cfg.PackSize {
+	if p != nil && !p.fits(len(stored), w.packTarget(t)) {
 		full, p = p, nil
+		delete(w.open, t)
 	}
 	if p == nil {
-		p = w.newPack(t)
+		var err error
+		if p, err = w.newPack(t); err != nil {
+			w.mu.Unlock()
+			return errors.Join(err, w.queueFull(full))
+		}
 		w.open[t] = p
 	}
 	p.add(id, stored, rawLen)
 	w.mu.Unlock()
-	if full == nil {
+	return w.queueFull(full)
+}
+
+func (w *Writer) queueFull(p *packBuilder) error {
+	if p == nil {
 		return nil
 	}
-	return w.queue(full)
+	return w.queue(p)
 }
 
-// newPack starts a pack, reusing a buffer of an uploaded one if there is one.
-func (w *Writer) newPack(t blob.Type) *packBuilder {
-	var buf *bytes.Buffer
-	select {
-	case buf = <-w.packBufs:
-	default:
-		buf = new(bytes.Buffer)
+// treePackTarget caps tree packs below the repository's pack size: a tree
+// pack is built in a buffer that grows as trees come (data packs reserve
+// theirs), and restores and snapshots with a parent load tree packs whole.
+const treePackTarget = 4 << 20
+
+// packTarget is the size at which a pack of type t is closed.
+func (w *Writer) packTarget(t blob.Type) int {
+	if t == blob.Tree {
+		return min(w.r.cfg.PackSize, treePackTarget)
 	}
-	return newPackBuilder(t, buf, w.r.cfg.PackSize)
+	return w.r.cfg.PackSize
 }
 
-// recycle keeps an uploaded pack's buffer for the next pack, up to a few.
-func (w *Writer) recycle(p *packBuilder) {
+// newPackBuffers returns the bounded set of data pack buffers. Data packs
+// are what the writer holds most of: one filling and one per uploader.
+// Bounding them by number bounds them by bytes, each being one pack; a
+// worker that needs a new data pack while all are busy waits for an upload
+// to end, as it would wait to hand its full pack over.
+func newPackBuffers(n int) chan *bytes.Buffer {
+	c := make(chan *bytes.Buffer, n)
+	for range n {
+		c <- nil
+	}
+	return c
+}
+
+// newPack starts a pack. A data pack takes a buffer of the bounded set
+// (waiting for one if need be); a tree pack, small as a rule, gets a buffer
+// of its own that grows as needed.
+func (w *Writer) newPack(t blob.Type) (*packBuilder, error) {
+	if t != blob.Data {
+		return newPackBuilder(t, new(bytes.Buffer), w.r.cfg.PackSize), nil
+	}
 	select {
-	case w.packBufs <- p.buf:
-	default:
+	case buf := <-w.packBufs:
+		if buf == nil {
+			buf = new(bytes.Buffer)
+		}
+		return newPackBuilder(t, buf, w.r.cfg.PackSize), nil
+	case <-w.ctx.Done():
+		return nil, w.failure()
+	}
+}
+
+// recycle hands an uploaded data pack's buffer to the next data pack.
+func (w *Writer) recycle(p *packBuilder) {
+	if p.typ == blob.Data && p.buf != nil {
+		w.packBufs <- p.buf // never blocks: each buffer came from the set
 	}
 	p.buf = nil
 }
@@ -326,6 +373,7 @@ func (w *Writer) uploadPack(p *packBuilder) error {
 	defer w.queued.Done()
 	data, pack, err := p.finish(w.r.codec)
 	if err != nil {
+		w.recycle(p)
 		return err
 	}
 	err = w.r.be.Put(w.ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data)))

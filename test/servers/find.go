@@ -28,15 +28,20 @@ func missing(what, looked string) error {
 
 // FindMinIO looks for the minio binary in PATH, then in $(go env GOPATH)/bin,
 // then in ~/go/bin, where scripts/install-test-deps.sh puts it.
-func FindMinIO() (string, error) { return findGoBinary("minio") }
+func FindMinIO() (string, error) { return FindGoBinary("minio") }
 
 // FindPushgateway looks for the pushgateway binary where FindMinIO looks for
 // minio.
-func FindPushgateway() (string, error) { return findGoBinary("pushgateway") }
+func FindPushgateway() (string, error) { return FindGoBinary("pushgateway") }
 
-// findGoBinary looks for name in PATH, then in the GOPATH bin directories
+// Restic18 is the name scripts/install-test-deps.sh gives the restic it
+// builds from source (the release users pick today); Debian's older restic
+// keeps the name restic.
+const Restic18 = "restic-0.18.1"
+
+// FindGoBinary looks for name in PATH, then in the GOPATH bin directories
 // and ~/go/bin, where scripts/install-test-deps.sh builds it.
-func findGoBinary(name string) (string, error) {
+func FindGoBinary(name string) (string, error) {
 	if path, err := exec.LookPath(name); err == nil {
 		return path, nil
 	}

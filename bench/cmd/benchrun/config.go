@@ -52,7 +52,7 @@ var profiles = map[string]profile{
 }
 
 var (
-	allTools = []string{"bbvault", "restic", "diy"}
+	allTools = []string{"bbvault", "restic", "restic18", "diy"}
 	allDests = []string{"local", "s3"}
 )
 

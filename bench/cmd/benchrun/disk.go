@@ -11,8 +11,8 @@ import (
 // destination by the end of a run: its repository, and for the DIY flow
 // its staging copy plus three archives (and the archive before its upload).
 var homeCopies = map[string]map[string]float64{
-	"local": {"bbvault": 1, "restic": 1, "diy": 4},
-	"s3":    {"bbvault": 1, "restic": 1, "diy": 5},
+	"local": {"bbvault": 1, "restic": 1, "restic18": 1, "diy": 4},
+	"s3":    {"bbvault": 1, "restic": 1, "restic18": 1, "diy": 5},
 }
 
 // diskNeeded estimates the disk a run needs: the home, the copies every

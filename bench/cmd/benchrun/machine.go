@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"bbvault/test/servers"
 )
 
 // machine describes where the run happened: what the figures depend on.
@@ -15,10 +17,11 @@ func machine(ctx context.Context, bbvault string) map[string]any {
 	m := map[string]any{"cpus": runtime.NumCPU(), "goos": runtime.GOOS, "goarch": runtime.GOARCH,
 		"load_avg": loadAvg(), "mem_total": memTotal(), "kernel": kernel()}
 	versions := map[string]string{}
+	restic18, _ := servers.FindGoBinary(servers.Restic18) // "" reports unavailable
 	for name, args := range map[string][]string{
-		"bbvault": {bbvault, "--version"}, "restic": {"restic", "version"}, "git": {"git", "--version"},
-		"pg_dump": {"pg_dump", "--version"}, "rsync": {"rsync", "--version"}, "curl": {"curl", "--version"},
-		"tar": {"tar", "--version"},
+		"bbvault": {bbvault, "--version"}, "restic": {"restic", "version"}, "restic18": {restic18, "version"},
+		"git": {"git", "--version"}, "pg_dump": {"pg_dump", "--version"}, "rsync": {"rsync", "--version"},
+		"curl": {"curl", "--version"}, "tar": {"tar", "--version"},
 	} {
 		versions[name] = commandVersion(ctx, args)
 	}

@@ -208,7 +208,13 @@ func newTool(env *peer.Env, name string, d peer.Dest) (peer.Tool, error) {
 	case "bbvault":
 		return peer.NewBbvault(env, d)
 	case "restic":
-		return peer.NewRestic(env, d)
+		return peer.NewRestic(env, d, name, "restic")
+	case "restic18":
+		bin, err := servers.FindGoBinary(servers.Restic18)
+		if err != nil {
+			return nil, err
+		}
+		return peer.NewRestic(env, d, name, bin)
 	default:
 		return peer.NewDIY(env, d)
 	}

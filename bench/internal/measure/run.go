@@ -44,8 +44,58 @@ const stderrKeep = 1500
 
 // Run starts c, waits for it and returns its costs; Result.Err says why it
 // failed, quoting the end of its stderr.
+//
+// The peak RSS comes from GNU time run between us and c, not from our own
+// wait4: Go starts children with vfork (CLONE_VM), and Linux then carries
+// the parent's own peak RSS into the child's maxrss at exec, so every child
+// of a harness holding 80 MiB would report at least 80 MiB. time's child
+// starts from time's own small memory, so its figure is c's.
 func Run(ctx context.Context, c Cmd) Result {
-	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
+	stats, err := os.CreateTemp("", "measure-*.time")
+	if err != nil {
+		return Result{Err: fmt.Errorf("%s: %w", commandName(c), err)}
+	}
+	stats.Close()
+	defer os.Remove(stats.Name())
+	path, err := exec.LookPath(c.Path)
+	if err != nil {
+		return Result{Err: fmt.Errorf("%s: %w", commandName(c), err)}
+	}
+	timeBin, err := exec.LookPath(gnuTime)
+	if err != nil {
+		return Result{Err: fmt.Errorf("%s: GNU time (%s) measures peak memory: %w; install the time package (scripts/install-test-deps.sh)",
+			commandName(c), gnuTime, err)}
+	}
+	r := run(ctx, c, timeBin, append([]string{"-f", "%M", "-o", stats.Name(), path}, c.Args...))
+	if kib, err := readMaxRSS(stats.Name()); err == nil {
+		r.MaxRSS = kib << 10
+	} else if r.Err == nil {
+		r.Err = fmt.Errorf("%s: peak memory: %w", commandName(c), err)
+	}
+	return r
+}
+
+// gnuTime is GNU time's binary (the shell's time keyword is another thing).
+const gnuTime = "/usr/bin/time"
+
+// readMaxRSS reads the KiB time wrote: the last line of its output file
+// (a line before it says how the command ended when it failed).
+func readMaxRSS(path string) (int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var kib int64
+	if _, err := fmt.Sscan(lines[len(lines)-1], &kib); err != nil {
+		return 0, fmt.Errorf("GNU time wrote %q: %w", data, err)
+	}
+	return kib, nil
+}
+
+// run measures path with args as c's child: wall and CPU time from wait4.
+func run(ctx context.Context, c Cmd, path string, args []string) Result {
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env, cmd.Dir, cmd.Stdin = c.Env, c.Dir, c.Stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -66,7 +116,6 @@ func Run(ctx context.Context, c Cmd) Result {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			r.User = time.Duration(ru.Utime.Nano())
 			r.Sys = time.Duration(ru.Stime.Nano())
-			r.MaxRSS = ru.Maxrss << 10 // Linux reports KiB
 		}
 	}
 	if err != nil {

@@ -109,27 +109,41 @@ func TestDIYUnlocksWhenTheDumpFails(t *testing.T) {
 	}
 }
 
+// TestResticRoundTrip runs Debian's restic and the 0.18 release the
+// install script builds.
 func TestResticRoundTrip(t *testing.T) {
+	for name, bin := range map[string]string{"restic": "restic", "restic18": servers.Restic18} {
+		t.Run(name, func(t *testing.T) {
+			path, err := servers.FindGoBinary(bin)
+			if err != nil {
+				testenv.Need(t, "%v", err)
+			}
+			resticRoundTrip(t, name, path)
+		})
+	}
+}
+
+func resticRoundTrip(t *testing.T, name, bin string) {
 	env, _ := setup(t)
-	r, err := NewRestic(env, Dest{Kind: "local"})
+	r, err := NewRestic(env, Dest{Kind: "local"}, name, bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	for _, step := range []func() Outcome{func() Outcome { return r.Init(ctx) }, func() Outcome { return r.Snapshot(ctx, true) }} {
 		if o := step(); o.Failed() {
-			t.Fatalf("restic: %v %s", o.Err, o.NA)
+			t.Fatalf("%s: %v %s", name, o.Err, o.NA)
 		}
 	}
-	o := r.Restore(ctx, t.TempDir(), "restored_restic")
+	o := r.Restore(ctx, t.TempDir(), "restored_"+name)
 	if o.Failed() {
-		t.Fatalf("restic restore: %v", o.Err)
+		t.Fatalf("%s restore: %v", name, o.Err)
 	}
 	if _, err := os.Stat(filepath.Join(o.RestoredHome, "shared/bitbucket.properties")); err != nil {
-		t.Errorf("restic restored the home elsewhere than %s: %v", o.RestoredHome, err)
+		t.Errorf("%s restored the home elsewhere than %s: %v", name, o.RestoredHome, err)
 	}
 	if _, err := os.Stat(filepath.Join(o.RestoredHome, "caches")); err == nil {
-		t.Error("restic backed up caches/ despite the excludes")
+		t.Errorf("%s backed up caches/ despite the excludes", name)
 	}
 }
 

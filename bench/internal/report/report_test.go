@@ -10,6 +10,7 @@ func sample() *Results {
 	return &Results{Profile: "test", Rows: []Row{
 		{Scenario: Initial, Tool: "bbvault", Dest: "local", WallMs: 600, CPUMs: 500, MaxRSS: 100 << 20, LockMs: 80, Stored: 10 << 20},
 		{Scenario: Initial, Tool: "restic", Dest: "local", WallMs: 1000, CPUMs: 900, MaxRSS: 200 << 20, Stored: 11 << 20},
+		{Scenario: Initial, Tool: "restic18", Dest: "local", WallMs: 800, CPUMs: 700, MaxRSS: 80 << 20, Stored: 9 << 20},
 		{Scenario: Initial, Tool: "diy", Dest: "local", WallMs: 2000, CPUMs: 1900, MaxRSS: 20 << 20, LockMs: 1000, Staging: 30 << 20},
 		{Scenario: NoChange, Tool: "bbvault", Dest: "local", WallMs: 300, MaxRSS: 90 << 20, LockMs: 50},
 		{Scenario: NoChange, Tool: "restic", Dest: "local", WallMs: 500, MaxRSS: 150 << 20},
@@ -51,6 +52,9 @@ func TestComputeAims(t *testing.T) {
 	check("no-change snapshot wall <= 0.5x restic", "missed", 0.6)
 	check("day-of-work snapshot wall <= 0.5x restic", "n/a", 0)
 	check("restore wall <= 0.67x restic", "n/a", 0)
+	check("peak RSS <= restic's", "n/a", 0) // the day-of-work row is n/a
+	check("initial snapshot wall <= 0.67x restic18", "missed", 0.75)
+	check("peak RSS <= restic18's", "n/a", 0) // not measured in the other scenarios
 	check("staging disk 0", "met", 0)
 }
 
@@ -73,8 +77,8 @@ func TestTablesShowRowsRatiosAndReasons(t *testing.T) {
 func TestSummary(t *testing.T) {
 	var md bytes.Buffer
 	WriteSummary(&md, sample(), []string{"local"})
-	for _, want := range []string{"| initial | local | 0.60 | 1.00 | 2.00 | 0.60x | 0.30x | 80 | 1000 | 100.0 | 200.0 |",
-		"| day-of-work | local | n/a | 0.70 | n/a | - | - |"} {
+	for _, want := range []string{"| initial | local | 0.60 | 1.00 | 0.80 | 2.00 | 0.60x | 0.75x | 0.30x | 80 | 1000 | 100.0 | 200.0 | 80.0 |",
+		"| day-of-work | local | n/a | 0.70 | n/a | n/a | - | - | - |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, md.String())
 		}

@@ -15,8 +15,9 @@ import (
 	"bbvault/internal/backend"
 )
 
-// partSize is the multipart part size: objects up to it go in one PUT,
-// larger ones in parts of this size (each buffered once in memory).
+// partSize is the multipart part size for streams: objects up to it go in
+// one PUT, larger ones in parts of this size (each buffered once in
+// memory). Objects held in memory (packs) go in one PUT whatever their size.
 const partSize = 16 << 20
 
 // Config says where the bucket is and how to sign requests.
@@ -156,21 +157,48 @@ func (b *Backend) Put(ctx context.Context, name string, r io.Reader, size int64)
 	if size < 0 {
 		return backend.Permanent(fmt.Errorf("put %s: negative size %d", name, size))
 	}
-	body := backend.ExactReader(r, size)
+	opts := minio.PutObjectOptions{PartSize: partSize, ContentType: "application/octet-stream"}
+	var body io.Reader = backend.ExactReader(r, size)
+	if section, ok := sectionOf(r, size); ok {
+		body = section
+		// minio-go reads a ReaderAt in place (no part buffers), and one
+		// PUT of a pack a little over partSize beats a multipart upload.
+		opts.DisableMultipart = size <= maxSinglePut
+	}
 	if size == 0 {
 		// minio-go reads nothing for an empty object: check r is empty.
 		if _, err := body.Read(make([]byte, 1)); err != io.EOF {
 			return fmt.Errorf("put %s: %w", name, err)
 		}
 	}
-	_, err = b.client.PutObject(ctx, b.bucket, key, body, size, minio.PutObjectOptions{
-		PartSize:    partSize,
-		ContentType: "application/octet-stream",
-	})
-	if err != nil {
+	if _, err = b.client.PutObject(ctx, b.bucket, key, body, size, opts); err != nil {
 		return b.translate("put", name, err)
 	}
 	return nil
+}
+
+// maxSinglePut is the largest object S3 takes in one PUT.
+const maxSinglePut = 5 << 30
+
+// sectionOf returns r's next size bytes as an io.SectionReader when r can
+// be read at offsets and holds exactly size bytes from where it stands (a
+// bytes.Reader over a pack, say), so minio-go neither copies it into part
+// buffers nor streams it without the possibility of a retry.
+func sectionOf(r io.Reader, size int64) (*io.SectionReader, bool) {
+	ra, okAt := r.(io.ReaderAt)
+	sk, okSeek := r.(io.Seeker)
+	if !okAt || !okSeek {
+		return nil, false
+	}
+	cur, err := sk.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, false
+	}
+	end, err := sk.Seek(0, io.SeekEnd)
+	if _, serr := sk.Seek(cur, io.SeekStart); err != nil || serr != nil || end-cur != size {
+		return nil, false
+	}
+	return io.NewSectionReader(ra, cur, size), true
 }
 
 // Stat implements backend.Backend.

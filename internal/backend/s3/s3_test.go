@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -231,6 +232,36 @@ func TestPutWrongLengthMultipart(t *testing.T) {
 	}
 	for upload := range client.ListIncompleteUploads(ctx, cfg.Bucket, "", true) {
 		t.Errorf("unfinished multipart upload left behind: %+v", upload)
+	}
+}
+
+// TestPutLargeObjects stores objects over the 16 MiB part size from memory
+// (a bytes.Reader, as packs come: one PUT read in place) and from a stream
+// (parts), and reads back what was written, from the start and past the
+// part boundary.
+func TestPutLargeObjects(t *testing.T) {
+	b := newBackend(t, "")
+	ctx := context.Background()
+	data := make([]byte, 17<<20+123)
+	for i := range data {
+		data[i] = byte(i * 7 / 5)
+	}
+	readers := map[string]io.Reader{"data/mem": bytes.NewReader(data), "data/stream": io.MultiReader(bytes.NewReader(data))}
+	for name, r := range readers {
+		if err := b.Put(ctx, name, r, int64(len(data))); err != nil {
+			t.Fatalf("Put %s: %v", name, err)
+		}
+		for _, off := range []int64{0, 16<<20 - 5} {
+			rc, err := b.Get(ctx, name, off, 0)
+			if err != nil {
+				t.Fatalf("Get %s at %d: %v", name, off, err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, data[off:]) {
+				t.Fatalf("Get %s at %d: %d bytes (%v), want %d equal to what was put", name, off, len(got), err, len(data)-int(off))
+			}
+		}
 	}
 }
 

@@ -375,3 +375,24 @@ func objectNames(t testing.TB, be backend.Backend, prefix string) []string {
 	slices.Sort(names)
 	return names
 }
+
+// TestPruneKeepsTheGoodCopyOverTheDamagedOne: after check found a blob
+// damaged and the next snapshot stored it again, a prune run before any
+// repair must keep the new, intact copy: the damaged pack is older and
+// swept first, and letting it claim the blob would delete the only good
+// copy.
+func TestPruneKeepsTheGoodCopyOverTheDamagedOne(t *testing.T) {
+	f := newFixture(t, mem.New(), 23)
+	snaps := history(f, 2)
+	node, _ := fileOf(t, f.r, snaps[1], someFile(t, f))
+	loc := locationOf(t, f.r, node.Content[0])
+	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+30)
+	onlyProblem(t, check(t, f.r, CheckOptions{ReadData: true}), KindPackDamaged)
+	m := again(t, f, f.r)
+
+	prune(t, f.r, PruneOptions{Policy: Policy{Last: 10}})
+	if !goodCopyOutside(t, f.r, loc.ID, loc.Pack) {
+		t.Fatal("prune deleted the intact copy of a blob and kept only the damaged one")
+	}
+	restoreAndCompare(t, fresh(f), m, f.want[m.ID])
+}

@@ -79,7 +79,7 @@ type plan struct {
 }
 
 // makePlan sweeps the index: every used blob is claimed by the first
-// present pack that holds it; packs that claim nothing go, packs that claim
+// present pack that holds it, intact packs before damaged ones; packs that claim nothing go, packs that claim
 // some are repacked, most wasteful first, until the unused bytes left are at
 // most maxUnused of what remains (maxUnused < 0: never repack).
 func makePlan(ctx context.Context, r *repo.Repository, used *usedSet, maxUnused float64) (*plan, error) {
@@ -89,27 +89,35 @@ func makePlan(ctx context.Context, r *repo.Repository, used *usedSet, maxUnused 
 	}
 	pl := &plan{junk: junk}
 	var partial []repackJob
+	var damaged []index.Pack
 	indexed := map[blob.ID]struct{}{}
 	err = r.Packs().Indexed(ctx, func(p index.Pack) error {
 		indexed[p.ID] = struct{}{}
 		size, ok := stored[p.ID]
-		if !ok {
+		switch {
+		case !ok:
 			pl.missing = append(pl.missing, p.ID)
-			return nil
-		}
-		if job, whole := claim(p, size, used); job == nil {
-			pl.remove = append(pl.remove, packRef{p.ID, size})
-		} else if whole || r.Packs().PackDamaged(p.ID) {
-			// A damaged pack is repair's to salvage, not prune's to repack.
-			pl.keptPacks++
-			pl.keptBytes += size
-		} else {
-			partial = append(partial, *job)
+		case r.Packs().PackDamaged(p.ID):
+			damaged = append(damaged, p)
+		default:
+			partial = pl.sweep(p, size, used, partial)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sweep the index: %w", err)
+	}
+	// Damaged packs claim last: a blob stored again after its damage was
+	// found has an intact copy in a newer pack, and that copy must be the
+	// one kept. A damaged pack that still holds a used blob stays whole:
+	// it is repair's to salvage, not prune's to repack.
+	for _, p := range damaged {
+		size := stored[p.ID]
+		if job, _ := claim(p, size, used); job == nil {
+			pl.remove = append(pl.remove, packRef{p.ID, size})
+		} else {
+			pl.keep(size)
+		}
 	}
 	for id, size := range stored {
 		pl.totalBytes += size
@@ -120,6 +128,27 @@ func makePlan(ctx context.Context, r *repo.Repository, used *usedSet, maxUnused 
 	pl.lost = used.lost()
 	pl.choose(partial, maxUnused)
 	return pl, pl.fillKeep(ctx, r)
+}
+
+// sweep decides on an intact pack: it goes when it claims no used blob,
+// stays when it claims all, and is a candidate for repacking otherwise.
+func (pl *plan) sweep(p index.Pack, size int64, used *usedSet, partial []repackJob) []repackJob {
+	job, whole := claim(p, size, used)
+	switch {
+	case job == nil:
+		pl.remove = append(pl.remove, packRef{p.ID, size})
+	case whole:
+		pl.keep(size)
+	default:
+		partial = append(partial, *job)
+	}
+	return partial
+}
+
+// keep counts a pack that stays as it is.
+func (pl *plan) keep(size int64) {
+	pl.keptPacks++
+	pl.keptBytes += size
 }
 
 // claim returns the blobs of p that it keeps (nil if none) and whether it

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -296,13 +297,17 @@ func printWindow(g *globals, m *repo.Manifest) {
 		g.printf("  filesystem snapshot: %s %s (%d volumes), taken in %d ms; home read from it in %d ms\n",
 			fs.Provider, fs.Name, len(fs.Volumes), t.FSSnapshot, t.FrozenPass)
 	}
+	db := ""
+	if flow.DatabaseOf(m) != nil {
+		db = fmt.Sprintf(", database under the lock %d ms", t.DatabaseUnderLock)
+	}
 	switch m.GuessMode() {
 	case repo.ModeLocked:
-		g.printf("  lock window: %d ms (lock and drain %d ms, locked pass %d ms, database under the lock %d ms)\n",
-			m.LockWindowMs, t.LockAndDrain, t.LockedPass, t.DatabaseUnderLock)
+		g.printf("  lock window: %d ms (lock and drain %d ms, locked pass %d ms%s)\n",
+			m.LockWindowMs, t.LockAndDrain, t.LockedPass, db)
 	case repo.ModeLockedFS:
-		g.printf("  lock window: %d ms (lock and drain %d ms, filesystem snapshot %d ms, database under the lock %d ms)\n",
-			m.LockWindowMs, t.LockAndDrain, t.FSSnapshot, t.DatabaseUnderLock)
+		g.printf("  lock window: %d ms (lock and drain %d ms, filesystem snapshot %d ms%s)\n",
+			m.LockWindowMs, t.LockAndDrain, t.FSSnapshot, db)
 	case repo.ModeZeroDowntime:
 		g.printf("  zero downtime: never locked; filesystem snapshot %d ms after the database's\n", t.DatabaseToFS)
 	}

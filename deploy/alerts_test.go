@@ -69,6 +69,7 @@ func TestAlertRules(t *testing.T) {
 		"BbvaultLockWindowLong":   "bbvault_lock_window_seconds{command=\"snapshot\"} >",
 		"BbvaultCheckFoundDamage": "bbvault_exit_code{command=\"check\"} == 9",
 		"BbvaultLastRunFailed":    "bbvault_exit_code != 0",
+		"BbvaultDrillTooOld":      "time() - bbvault_last_success_timestamp_seconds{command=\"drill\"} > 8 * 86400",
 	}
 	for alert, expr := range want {
 		if !strings.HasPrefix(exprs[alert], expr) {

@@ -3,7 +3,8 @@
 # and client tools), git, rsync, restic (benchmark baseline), systemd-analyze
 # (checks the shipped units), gcc (go test -race needs cgo), btrfs-progs and
 # e2fsprogs (the filesystem-snapshot tests make a btrfs filesystem on a loop
-# device), a MinIO server and a Prometheus Pushgateway built from source into
+# device), openssh-server and -client (the Mesh node tests run sshd on 127.0.0.1; the
+# package's own service is not started, see no_service_start), a MinIO server and a Prometheus Pushgateway built from source into
 # $(go env GOPATH)/bin. Idempotent: when everything is present it only checks.
 set -euo pipefail
 
@@ -53,6 +54,9 @@ missing_packages() {
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
 	command -v chattr >/dev/null 2>&1 || missing+=(e2fsprogs)
+	# The Mesh node tests reach "nodes" on this machine through a real sshd.
+	[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+	command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 	echo "${missing[@]}"
 }
 
@@ -67,6 +71,7 @@ install_packages() {
 	local aptlog
 	aptlog="$(mktemp)"
 	# apt's chatter goes to a log, shown only when it fails.
+	no_service_start
 	# shellcheck disable=SC2086 # one word per package
 	if ! { as_root apt-get update -qq &&
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$aptlog" 2>&1; then
@@ -80,6 +85,16 @@ install_packages() {
 	if [ -n "$missing" ]; then
 		log "still missing after apt-get install: $missing" >&2
 		exit 1
+	fi
+}
+
+# no_service_start keeps apt from starting the services of what it installs
+# (openssh-server would listen on every address): Debian's policy-rc.d
+# answering 101, unless the machine already has one.
+no_service_start() {
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# written by bbvault install-test-deps.sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+		as_root chmod 755 /usr/sbin/policy-rc.d
 	fi
 }
 

@@ -30,12 +30,17 @@ func newCheckCommand(g *globals) *cobra.Command {
 that agrees with the index, that every snapshot's manifest and directory trees read back,
 and that every blob they use is listed. With --read-data it downloads every pack and
 verifies every blob (decryption and content hash); --read-data-subset reads a share of the
-packs: 10% picks a random tenth on each run, 2/5 the second of five fixed slices (running
-1/5 to 5/5 reads everything once).
+packs instead: 10% picks a random tenth on each run (at least one pack), 2/5 the second
+of five fixed slices (running 1/5 to 5/5 reads everything once).
 
-Each problem names the pack and the snapshots, files and database dumps it damages.
-Packs that no index lists (left by interrupted runs) are reported, not counted as damage:
-the next prune removes them. Exit code 9 means damage was found.
+Each problem names the pack and the snapshots, files and database dumps it damages,
+including damage recorded earlier by any read (a restore, a snapshot, another host's
+check) until ` + "`bbvault repair`" + ` deals with it. With --read-data it also reads every index
+object again. What it finds is recorded in the repository (damage/), so that no
+snapshot deduplicates against it: the next one stores that data again. Packs that no
+index lists and leftovers of interrupted writes (temporary files, incomplete uploads)
+are reported, not counted as damage: prune and repair remove them. Exit code 9 means
+damage was found: run ` + "`bbvault repair`" + `.
 
 check takes a shared repository lock: snapshots may run meanwhile, prune may not.`,
 		Args: cobra.NoArgs,
@@ -49,6 +54,9 @@ check takes a shared repository lock: snapshots may run meanwhile, prune may not
 }
 
 func runCheck(cmd *cobra.Command, g *globals, o checkOptions) error {
+	if o.readData && o.subset != "" {
+		return usagef("--read-data reads every pack and --read-data-subset %s a share of them: give one of the two", o.subset)
+	}
 	opts := maintenance.CheckOptions{ReadData: o.readData || o.subset != "", Logger: g.log}
 	if o.subset != "" {
 		sub, err := maintenance.ParseSubset(o.subset)
@@ -86,12 +94,15 @@ func printCheck(g *globals, res *maintenance.CheckResult, took time.Duration) er
 	}
 	g.printf("%d snapshots, %d trees, %d packs checked\n", res.Snapshots, res.Trees, res.Packs)
 	if res.ReadData != "" {
-		g.printf("read %d packs (%s): %d blobs, %s\n", res.PacksRead, res.ReadData, res.BlobsRead, progress.Bytes(res.BytesRead))
+		g.printf("read %d of %d packs (%s): %d blobs, %s; %d index objects\n", res.PacksRead, res.Packs, res.ReadData,
+			res.BlobsRead, progress.Bytes(res.BytesRead), res.IndexObjectsRead)
 	}
 	if res.UnreferencedPacks > 0 {
-		g.printf("%d packs (%s) are listed in no index: left by interrupted runs; the next prune removes them\n",
+		g.printf("%d packs (%s) are listed in no index: left by interrupted runs (the next prune removes them), "+
+			"or listed by a damaged index object (`bbvault repair index` indexes them again)\n",
 			res.UnreferencedPacks, progress.Bytes(res.UnreferencedBytes))
 	}
+	printLeftovers(g, res)
 	for _, p := range res.Problems {
 		printProblem(g, p)
 	}
@@ -103,7 +114,7 @@ func printCheck(g *globals, res *maintenance.CheckResult, took time.Duration) er
 
 func printProblem(g *globals, p maintenance.Problem) {
 	g.printf("error: %s: %s\n", p.Kind, p.Message)
-	if len(p.Affected) == 0 && p.Kind != maintenance.KindSnapshotDamaged {
+	if len(p.Affected) == 0 && p.Kind != maintenance.KindSnapshotDamaged && p.Kind != maintenance.KindIndexDamaged {
 		g.printf("  no snapshot depends on it alone (another copy is intact, or nothing uses it)\n")
 	}
 	for _, a := range p.Affected {
@@ -119,5 +130,27 @@ func printProblem(g *globals, p maintenance.Problem) {
 			}
 			g.printf("    %s\n", path)
 		}
+	}
+}
+
+// printLeftovers reports what interrupted writes left; not damage.
+func printLeftovers(g *globals, res *maintenance.CheckResult) {
+	if len(res.Leftovers) == 0 {
+		return
+	}
+	old := 0
+	for _, l := range res.Leftovers {
+		if l.Age >= maintenance.LeftoverAge {
+			old++
+		}
+	}
+	g.printf("%d leftovers of interrupted writes (%s), %d of them older than %s: prune or repair removes those\n",
+		len(res.Leftovers), progress.Bytes(res.LeftoverBytes), old, maintenance.LeftoverAge)
+	for i, l := range res.Leftovers {
+		if i == maxPathsShown {
+			g.printf("  ... (--json lists them all)\n")
+			break
+		}
+		g.printf("  %s (%s, %s old)\n", l.Name, progress.Bytes(l.Size), l.Age.Round(time.Second))
 	}
 }

@@ -15,6 +15,9 @@ func addCommands(root *cobra.Command, g *globals) {
 		newForgetCommand(g),
 		newPruneCommand(g),
 		newCheckCommand(g),
+		newRepairCommand(g),
 		newUnlockRepoCommand(g),
+		newNodeCommand(g),
+		newDrillCommand(g),
 	)
 }

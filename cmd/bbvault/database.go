@@ -12,19 +12,26 @@ import (
 
 // databaseFlags configure the database side of a snapshot.
 type databaseFlags struct {
-	dsn    string
-	pgBin  string
-	format string
+	dsn     string
+	pgBin   string
+	format  string
+	dumpCmd string
+	ready   string
 }
 
 func (d *databaseFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&d.dsn, "db", "", "PostgreSQL connection string of Bitbucket's database (or the PGHOST/PGUSER/PGPASSWORD/PGDATABASE/PGPASSFILE environment; put the password in PGPASSWORD or PGPASSFILE, not the DSN)")
 	f.StringVar(&d.pgBin, "pg-bin", "", "directory holding pg_dump/pg_restore of the server's major version or newer")
 	f.StringVar(&d.format, "db-format", "custom", "dump format: custom (pg_dump -Fc -Z0) or plain SQL")
+	registerDumpCommand(f, &d.dumpCmd, &d.ready)
 }
 
-// source returns the database, or nil when neither --db nor PGDATABASE is given.
+// source returns the database, or nil when neither --db, --db-dump-cmd nor
+// PGDATABASE is given.
 func (d *databaseFlags) source(g *globals) (flow.Database, error) {
+	if d.dumpCmd != "" || d.ready != "" {
+		return d.commandSource(g)
+	}
 	if d.dsn == "" && g.getenv("PGDATABASE") == "" {
 		return nil, nil
 	}
@@ -46,6 +53,7 @@ type dbRestoreFlags struct {
 	noOwner bool
 	jobs    int
 	pgBin   string
+	command string
 }
 
 func (d *dbRestoreFlags) register(f *pflag.FlagSet) {
@@ -54,11 +62,15 @@ func (d *dbRestoreFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&d.noOwner, "no-owner", false, "do not restore the dump's object owners")
 	f.IntVar(&d.jobs, "db-jobs", 1, "parallel pg_restore jobs; above 1 the dump is first staged in a temporary file (pg_restore -j needs a seekable file)")
 	f.StringVar(&d.pgBin, "pg-bin", "", "directory holding pg_restore/psql")
+	registerRestoreCommand(f, &d.command)
 }
 
 // databaseTarget returns the database to restore into, or nil without
 // --db-target.
 func (d *dbRestoreFlags) databaseTarget(g *globals) flow.DatabaseTarget {
+	if d.command != "" {
+		return &flow.CommandTarget{Command: d.command, Logger: g.log}
+	}
 	if d.target == "" {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 
 	"bbvault/internal/backend"
 	"bbvault/internal/crypto"
+	"bbvault/internal/maintenance"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
 )
@@ -27,6 +28,10 @@ const (
 	exitRepoLocked  = 10 // another process holds a conflicting repository lock
 	exitInterrupted = 130
 )
+
+// exitInconsistent is drill's verdict on data that is intact but whose home
+// and database disagree (documented in the README with the others).
+const exitInconsistent = 11
 
 // interruptedError is the cause of a context cancelled by a signal.
 type interruptedError struct{ sig os.Signal }
@@ -92,10 +97,13 @@ func exitCode(err error) int {
 		return exitPassword
 	case errors.Is(err, repolock.ErrLocked):
 		return exitRepoLocked
-	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, crypto.ErrAuth):
+	case errors.Is(err, repo.ErrCorruptBlob), errors.Is(err, repo.ErrCorrupt), errors.Is(err, crypto.ErrAuth):
 		return exitIntegrity
 	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrNoSpace):
 		return exitBackend
+	case errors.Is(err, maintenance.ErrPruneUnsafe), repo.IsDamage(err):
+		// Data the command needs is damaged or missing.
+		return exitIntegrity
 	}
 	return exitFailure
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,8 @@ func newForgetCommand(g *globals) *cobra.Command {
 		Short: "Remove snapshots by ID; the next prune deletes the data only they used",
 		Long: `forget removes the named snapshots (ID prefixes, or "latest") from the repository. Their
 data stays until the next prune (bbvault prune --keep-all removes only unused data).
-To forget by a retention policy, use prune.
+A snapshot whose manifest cannot be read is found by its ID like any other. To forget
+by a retention policy, use prune.
 
 forget takes a shared repository lock: it may run beside a snapshot, not beside a prune.`,
 		Args: cobra.MinimumNArgs(1),
@@ -37,31 +39,26 @@ func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) e
 		return err
 	}
 	defer release()
-	var found []*repo.Manifest
-	seen := map[string]bool{}
-	for _, ref := range refs {
-		m, err := r.FindSnapshot(ctx, ref)
-		if err != nil {
-			return err
-		}
-		if !seen[m.ID] {
-			seen[m.ID] = true
-			found = append(found, m)
-		}
+	list, err := r.ListSnapshots(ctx)
+	if err != nil {
+		return err
+	}
+	ids, err := resolveRefs(ctx, r, refs)
+	if err != nil {
+		return err
 	}
 	verb := "removed"
 	if o.dryRun {
 		verb = "would remove"
 	}
 	out := forgetJSON{DryRun: o.dryRun, SnapshotsRemoved: []forgetEntryJSON{}}
-	for _, m := range found {
+	for _, id := range ids {
 		if !o.dryRun {
-			if err := r.DeleteSnapshot(ctx, m.ID); err != nil {
+			if err := r.DeleteSnapshot(ctx, id); err != nil {
 				return lockLost(ctx, err)
 			}
 		}
-		out.SnapshotsRemoved = append(out.SnapshotsRemoved, forgetEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host})
-		g.printf("%s snapshot %s (%s, %s)\n", verb, m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
+		out.SnapshotsRemoved = append(out.SnapshotsRemoved, describeForgotten(g, list, id, verb))
 	}
 	if g.jsonOut {
 		return g.printJSON(out)
@@ -70,4 +67,34 @@ func runForget(cmd *cobra.Command, g *globals, refs []string, o forgetOptions) e
 		g.printf("run `bbvault prune --keep-all` (or your usual prune) to delete the data only they used\n")
 	}
 	return nil
+}
+
+// resolveRefs turns ID prefixes (or "latest") into snapshot IDs, once
+// each; a damaged manifest is found by its ID too.
+func resolveRefs(ctx context.Context, r *repo.Repository, refs []string) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		id, err := r.FindSnapshotID(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// describeForgotten prints one removed snapshot and returns its JSON entry.
+func describeForgotten(g *globals, list repo.SnapshotList, id, verb string) forgetEntryJSON {
+	for _, m := range list.Good {
+		if m.ID == id {
+			g.printf("%s snapshot %s (%s, %s)\n", verb, m.ShortID(), m.Time.Local().Format("2006-01-02 15:04:05"), m.Host)
+			return forgetEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host}
+		}
+	}
+	g.printf("%s snapshot %s (its manifest cannot be read)\n", verb, shortID(id))
+	return forgetEntryJSON{ID: id, Damaged: true}
 }

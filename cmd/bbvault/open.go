@@ -47,7 +47,7 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, func(), error
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := repo.Open(ctx, be, pw, repo.OpenOptions{CacheDir: g.cacheDir, Logger: g.log})
+	r, err := repo.Open(ctx, be, pw, repo.OpenOptions{CacheDir: g.cacheDir, Logger: g.log, Command: g.command})
 	if err != nil {
 		be.Close()
 		return nil, nil, err

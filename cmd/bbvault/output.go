@@ -82,27 +82,39 @@ func dbBytes(m *repo.Manifest) *int64 {
 
 // snapshotsEntryJSON is one snapshot in snapshots' output (a list).
 type snapshotsEntryJSON struct {
-	ID           string   `json:"id"`
-	Time         string   `json:"time"`
-	Host         string   `json:"host"`
-	Home         string   `json:"home"`
-	Files        int64    `json:"files"`
-	Bytes        int64    `json:"bytes"`
-	BytesAdded   int64    `json:"bytes_added"`
-	DurationMs   int64    `json:"duration_ms"`
-	LockWindowMs int64    `json:"lock_window_ms"`
-	Mode         string   `json:"mode"`
-	Tags         []string `json:"tags"`
-	DBBytes      *int64   `json:"db_bytes,omitempty"` // only with a database
+	ID           string           `json:"id"`
+	Time         string           `json:"time"`
+	Host         string           `json:"host"`
+	Home         string           `json:"home"`
+	Files        int64            `json:"files"`
+	Bytes        int64            `json:"bytes"`
+	BytesAdded   int64            `json:"bytes_added"`
+	DurationMs   int64            `json:"duration_ms"`
+	LockWindowMs int64            `json:"lock_window_ms"`
+	Mode         string           `json:"mode"`
+	Tags         []string         `json:"tags"`
+	DBBytes      *int64           `json:"db_bytes,omitempty"` // only with a database
+	Repair       *repo.RepairInfo `json:"repair,omitempty"`   // only on a snapshot repair wrote
 }
 
-func newSnapshotsJSON(all []*repo.Manifest) []snapshotsEntryJSON {
-	out := make([]snapshotsEntryJSON, 0, len(all))
-	for _, m := range all {
+// damagedSnapshotJSON is a manifest that cannot be read, in snapshots'
+// output: its ID, "damaged": true and why.
+type damagedSnapshotJSON struct {
+	ID      string `json:"id"`
+	Damaged bool   `json:"damaged"`
+	Error   string `json:"error"`
+}
+
+func newSnapshotsJSON(list repo.SnapshotList) []any {
+	out := make([]any, 0, len(list.Good)+len(list.Damaged))
+	for _, d := range list.Damaged {
+		out = append(out, damagedSnapshotJSON{ID: d.ID, Damaged: true, Error: d.Err.Error()})
+	}
+	for _, m := range list.Good {
 		out = append(out, snapshotsEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host, Home: m.Home,
 			Files: m.Counts.Files, Bytes: m.Counts.Bytes, BytesAdded: m.Counts.BytesAdded,
-			DurationMs: m.Timings.Total, LockWindowMs: m.LockWindowMs, Mode: m.GuessMode(), Tags: orEmpty(m.Tags),
-			DBBytes: dbBytes(m)})
+			DurationMs: m.Timings.Total, LockWindowMs: m.LockWindowMs, Mode: m.GuessMode(), Tags: orEmpty(m.Tags), DBBytes: dbBytes(m),
+			Repair: m.Repair})
 	}
 	return out
 }
@@ -141,8 +153,11 @@ func newLsEntryJSON(rel string, n tree.Node) lsEntryJSON {
 type restoreJSON struct {
 	Snapshot         string               `json:"snapshot"`
 	*restoreHomeJSON                      // without the home (--db-only): absent
+	Nodes            []restoreNodeJSON    `json:"nodes,omitempty"` // with --node: each Mesh node
 	Database         *restoreDatabaseJSON `json:"database,omitempty"`
 	DurationMs       int64                `json:"duration_ms"`
+	Steps            []restoreStepJSON    `json:"steps"`  // alternates, bitbucket.properties (newenv.go)
+	Source           restoreSourceJSON    `json:"source"` // what the snapshot recorded of its origin
 }
 
 type restoreHomeJSON struct {
@@ -161,12 +176,27 @@ type restoreDatabaseJSON struct {
 	Bytes  int64  `json:"bytes"` // of dump
 }
 
+// restoreNodeJSON is one Mesh node's home restored.
+type restoreNodeJSON struct {
+	Name string `json:"name"`
+	Dir  string `json:"dir"`
+	*restoreHomeJSON
+}
+
+func newRestoreHomeJSON(h *flow.HomeResult) *restoreHomeJSON {
+	st := h.Stats
+	return &restoreHomeJSON{Files: st.Files + st.Hardlinks, Dirs: st.Dirs, Bytes: st.Bytes,
+		Failed: len(st.Failed), Hardlinks: st.Hardlinks, Symlinks: st.Symlinks}
+}
+
 func newRestoreJSON(res *flow.RestoreResult) restoreJSON {
-	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds()}
+	out := restoreJSON{Snapshot: res.Snapshot.ID, DurationMs: res.Duration.Milliseconds(),
+		Steps: newRestoreStepsJSON(res), Source: newRestoreSourceJSON(res.Snapshot)}
 	if h := res.Home; h != nil {
-		st := h.Stats
-		out.restoreHomeJSON = &restoreHomeJSON{Files: st.Files + st.Hardlinks, Dirs: st.Dirs, Bytes: st.Bytes,
-			Failed: len(st.Failed), Hardlinks: st.Hardlinks, Symlinks: st.Symlinks}
+		out.restoreHomeJSON = newRestoreHomeJSON(h)
+	}
+	for _, n := range res.Nodes {
+		out.Nodes = append(out.Nodes, restoreNodeJSON{Name: n.Name, Dir: n.Dir, restoreHomeJSON: newRestoreHomeJSON(&n.HomeResult)})
 	}
 	if d := res.Database; d != nil && d.Err == nil {
 		out.Database = &restoreDatabaseJSON{Name: d.Database, Tables: d.Tables, Rows: d.Rows, Bytes: d.Bytes}
@@ -181,9 +211,10 @@ type forgetJSON struct {
 }
 
 type forgetEntryJSON struct {
-	ID   string `json:"id"`
-	Time string `json:"time"`
-	Host string `json:"host"`
+	ID      string `json:"id"`
+	Time    string `json:"time,omitempty"`    // absent for a manifest that cannot be read
+	Host    string `json:"host,omitempty"`    // likewise
+	Damaged bool   `json:"damaged,omitempty"` // the manifest could not be read
 }
 
 // pruneJSON is prune's output.
@@ -203,6 +234,12 @@ type pruneJSON struct {
 	BytesFreed               int64              `json:"bytes_freed"`
 	UnusedBytesLeft          int64              `json:"unused_bytes_left"`
 	DurationMs               int64              `json:"duration_ms"`
+	LeftoversRemoved         int                `json:"leftovers_removed"`      // of interrupted writes
+	LeftoverBytes            int64              `json:"leftover_bytes"`         // their size, where known
+	DamageRecordsRetired     int                `json:"damage_records_retired"` // about packs now gone
+	// DamagedSnapshots are manifests that cannot be read: while there are
+	// any, prune deletes no data.
+	DamagedSnapshots []string `json:"damaged_snapshots"`
 }
 
 type pruneRemovedJSON struct {
@@ -224,7 +261,9 @@ func newPruneJSON(res *maintenance.PruneResult, took time.Duration) pruneJSON {
 		PacksRepacked: res.PacksRepacked, PacksWritten: res.PacksWritten, BlobsRepacked: res.BlobsRepacked,
 		IndexObjectsWritten: res.IndexesWritten, IndexObjectsDeleted: res.IndexesDeleted,
 		MissingPacks: res.MissingPacks, BytesBefore: res.BytesBefore, BytesFreed: res.BytesFreed,
-		UnusedBytesLeft: res.UnusedBytesLeft, DurationMs: took.Milliseconds()}
+		UnusedBytesLeft: res.UnusedBytesLeft, DurationMs: took.Milliseconds(),
+		LeftoversRemoved: res.LeftoversRemoved, LeftoverBytes: res.LeftoverBytes, DamageRecordsRetired: res.DamageRetired,
+		DamagedSnapshots: damagedIDs(res.DamagedSnapshots)}
 	for _, it := range res.SnapshotsRemoved {
 		out.SnapshotsRemoved = append(out.SnapshotsRemoved, pruneRemovedJSON{ID: it.ID, Time: jsonTime(it.Time), Host: it.Host, Home: it.Home})
 	}
@@ -249,14 +288,37 @@ type checkJSON struct {
 	ReadData          string                `json:"read_data,omitempty"` // with --read-data(-subset): "all", "10%", "2/5"
 	UnreferencedPacks int                   `json:"unreferenced_packs"`
 	UnreferencedBytes int64                 `json:"unreferenced_bytes"`
+	IndexObjectsRead  int                   `json:"index_objects_read"` // with --read-data: read again
+	Leftovers         []leftoverJSON        `json:"leftovers"`          // of interrupted writes: not damage
+	LeftoverBytes     int64                 `json:"leftover_bytes"`
 	Problems          []maintenance.Problem `json:"problems"`
 }
 
+// leftoverJSON is what an interrupted write left beside the objects.
+type leftoverJSON struct {
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	AgeMs int64  `json:"age_ms"`
+}
+
 func newCheckJSON(res *maintenance.CheckResult, took time.Duration) checkJSON {
-	return checkJSON{OK: res.OK(), DurationMs: took.Milliseconds(), Snapshots: res.Snapshots, Trees: res.Trees,
+	out := checkJSON{OK: res.OK(), DurationMs: took.Milliseconds(), Snapshots: res.Snapshots, Trees: res.Trees,
 		Packs: res.Packs, PacksRead: res.PacksRead, BlobsRead: res.BlobsRead, BytesRead: res.BytesRead,
 		ReadData: res.ReadData, UnreferencedPacks: res.UnreferencedPacks, UnreferencedBytes: res.UnreferencedBytes,
+		IndexObjectsRead: res.IndexObjectsRead, Leftovers: []leftoverJSON{}, LeftoverBytes: res.LeftoverBytes,
 		Problems: orEmpty(res.Problems)}
+	for _, l := range res.Leftovers {
+		out.Leftovers = append(out.Leftovers, leftoverJSON{Name: l.Name, Size: l.Size, AgeMs: l.Age.Milliseconds()})
+	}
+	return out
+}
+
+// repairJSON is repair's output, and its subcommands' (the steps they ran:
+// index, packs, snapshots; the others are absent).
+type repairJSON struct {
+	*maintenance.RepairResult
+	DamageLeft []string `json:"damage_left"` // what repair could not deal with (exit code 9)
+	DurationMs int64    `json:"duration_ms"`
 }
 
 // unlockRepoJSON is unlock-repo's output.

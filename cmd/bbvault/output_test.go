@@ -35,18 +35,27 @@ var (
 	lsShape = shape{"path": "string", "type": "string", "mode": "string", "uid": "number", "gid": "number",
 		"user": "string", "group": "string", "size": "number", "mtime": "string", "link_target": "string"}
 	restoreHomeShape = shape{"snapshot": "string", "files": "number", "dirs": "number", "bytes": "number",
-		"failed": "number", "hardlinks": "number", "symlinks": "number", "duration_ms": "number"}
+		"failed": "number", "hardlinks": "number", "symlinks": "number", "duration_ms": "number",
+		"steps": "array", "source": "object"}
+	restoreSourceShape = shape{"host": "string", "home": "string", "database": "string", "database_host": "string",
+		"database_port": "number", "postgres_version": "string", "bitbucket_url": "string", "bitbucket_version": "string"}
 	restoreDatabaseShape = shape{"name": "string", "tables": "number", "rows": "number", "bytes": "number"}
 	checkShape           = shape{"ok": "bool", "duration_ms": "number", "snapshots": "number", "trees": "number",
 		"packs": "number", "packs_read": "number", "blobs_read": "number", "bytes_read": "number",
-		"unreferenced_packs": "number", "unreferenced_bytes": "number", "problems": "array"}
+		"unreferenced_packs": "number", "unreferenced_bytes": "number", "index_objects_read": "number",
+		"leftovers": "array", "leftover_bytes": "number", "problems": "array"}
 	lockShape = shape{"name": "string", "stale": "bool", "exclusive": "bool", "host": "string", "pid": "number",
 		"command": "string", "time": "string"}
 	pruneShape = shape{"dry_run": "bool", "snapshots_removed": "array", "snapshots_kept": "array",
 		"packs_deleted": "number", "unreferenced_packs_deleted": "number", "packs_repacked": "number",
 		"packs_written": "number", "blobs_repacked": "number", "index_objects_written": "number",
 		"index_objects_deleted": "number", "missing_packs": "number", "bytes_before": "number",
-		"bytes_freed": "number", "unused_bytes_left": "number", "duration_ms": "number"}
+		"bytes_freed": "number", "unused_bytes_left": "number", "duration_ms": "number",
+		"leftovers_removed": "number", "leftover_bytes": "number", "damage_records_retired": "number",
+		"damaged_snapshots": "array"}
+	repairShape = shape{"dry_run": "bool", "index": "object", "packs": "object", "snapshots": "object",
+		"leftovers_removed": "number", "leftover_bytes": "number", "damage_records_retired": "number",
+		"damage_left": "array", "duration_ms": "number"}
 )
 
 // shape is the keys of a JSON object and the type of each value.
@@ -168,8 +177,11 @@ func (c *cliEnv) checkRestores(t *testing.T, firstID string) {
 	if db := both["database"].(map[string]any); db["rows"] != 100.0 || db["tables"] != 1.0 {
 		t.Errorf("restore database = %v, want 1 table of 100 rows", db)
 	}
-	dbOnly := c.json(0, "restore", "latest", "--db-only", "--db-target", c.pg.DSN(c.newTargetName()))
-	assertShape(t, "restore --db-only", dbOnly, shape{"snapshot": "string", "database": "object", "duration_ms": "number"})
+	assertShape(t, "restore source", both["source"], restoreSourceShape)
+	dbOnly := asObject(t, "restore --db-only", c.json(0, "restore", "latest", "--db-only", "--db-target", c.pg.DSN(c.newTargetName())))
+	assertShape(t, "restore --db-only", dbOnly, shape{"snapshot": "string", "database": "object", "duration_ms": "number",
+		"steps": "array", "source": "object"})
+	asList(t, "restore --db-only steps", dbOnly["steps"], 0)
 	homeOnly := c.json(0, "restore", firstID, "--target", filepath.Join(dir, "home"))
 	assertShape(t, "restore of the home", homeOnly, restoreHomeShape)
 }
@@ -270,6 +282,7 @@ func (c *cliEnv) checkDamage(t *testing.T) {
 	for _, p := range asList(t, "check problems", bad["problems"], -1) {
 		assertSubShape(t, "check problem", p, allowed, "kind", "message")
 	}
+	assertShape(t, "repair --dry-run", c.json(0, "repair", "--dry-run"), repairShape)
 	res := asObject(t, "restore of a damaged snapshot", c.json(exitIntegrity, "restore", "latest", "--target", filepath.Join(t.TempDir(), "h")))
 	assertShape(t, "restore of a damaged snapshot", res, restoreHomeShape)
 	if res["failed"] == 0.0 {

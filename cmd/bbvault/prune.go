@@ -11,6 +11,7 @@ import (
 
 	"bbvault/internal/maintenance"
 	"bbvault/internal/progress"
+	"bbvault/internal/repo"
 )
 
 // policyFlags are the retention flags of prune.
@@ -127,6 +128,12 @@ func runPrune(cmd *cobra.Command, g *globals, o pruneOptions) error {
 	start := time.Now()
 	res, err := maintenance.Prune(ctx, r, maintenance.PruneOptions{Policy: pol, GroupBy: by,
 		MaxUnused: maxUnused, DryRun: o.dryRun, Logger: g.log})
+	if errors.Is(err, maintenance.ErrSnapshotsDamaged) {
+		if perr := printPrune(g, res, time.Since(start)); perr != nil {
+			return perr
+		}
+		return withCode(exitIntegrity, err)
+	}
 	if err != nil {
 		return lockLost(ctx, err)
 	}
@@ -145,6 +152,12 @@ func printPrune(g *globals, res *maintenance.PruneResult, took time.Duration) er
 	for _, it := range res.SnapshotsRemoved {
 		g.printf("  %s  %s  %s\n", shortID(it.ID), it.Time.Local().Format("2006-01-02 15:04:05"), it.Host)
 	}
+	for _, d := range res.DamagedSnapshots {
+		g.printf("  %s: the manifest cannot be read (%v): neither kept nor forgotten, and no data is deleted while it is there\n", shortID(d.ID), d.Err)
+	}
+	if len(res.DamagedSnapshots) > 0 {
+		return nil
+	}
 	g.printf("packs: %d unused, %d left by interrupted runs, %d partly used to repack\n",
 		res.PacksDeleted, res.UnreferencedPacks, res.PacksRepacked)
 	if res.MissingPacks > 0 {
@@ -152,8 +165,19 @@ func printPrune(g *globals, res *maintenance.PruneResult, took time.Duration) er
 	}
 	g.printf("%s %s of %s; %s unused left in partly used packs\n", freed,
 		progress.Bytes(res.BytesFreed), progress.Bytes(res.BytesBefore), progress.Bytes(res.UnusedBytesLeft))
+	if res.LeftoversRemoved > 0 {
+		g.printf("removed %d leftovers of interrupted writes (%s)\n", res.LeftoversRemoved, progress.Bytes(res.LeftoverBytes))
+	}
 	if !res.DryRun {
 		g.printf("duration: %s\n", took.Round(time.Millisecond))
 	}
 	return nil
+}
+
+func damagedIDs(ds []repo.DamagedSnapshot) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
 }

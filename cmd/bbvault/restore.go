@@ -19,8 +19,10 @@ type restoreOptions struct {
 	numeric  bool
 	workers  int
 	dbOnly   bool
+	nodes    []string
 	lockWait time.Duration
 	db       dbRestoreFlags
+	newEnv   newEnvFlags
 }
 
 func newRestoreCommand(g *globals) *cobra.Command {
@@ -36,7 +38,15 @@ empty (lost+found is allowed): restore never overwrites.
 With --db-target it also restores the database into a new database (it must not exist,
 or hold no tables), at the same time as the home. Both targets are checked before
 either is written; once started, each part runs to its end even if the other fails,
-and both are reported. --db-only restores the database alone.`,
+and both are reported. --db-only restores the database alone.
+
+Restored onto a new environment: with --db-target, shared/bitbucket.properties gets
+jdbc.url and jdbc.user for the new database (the password only from
+--jdbc-password-file), the old lines kept above, commented out; without it the file
+stays as it was. Forks' objects/info/alternates that name the snapshot's home path are
+rewritten to --target. Cluster settings (hazelcast.network.*, hazelcast.group.*) are
+listed; --strip-cluster-settings comments them out. The restore prints what it changed
+and what the snapshot recorded of the original home, database and Bitbucket.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRestore(cmd.Context(), g, args[0], o) },
 	}
@@ -47,8 +57,10 @@ and both are reported. --db-only restores the database alone.`,
 	f.BoolVar(&o.numeric, "numeric-owner", false, "restore owners by numeric uid/gid, ignoring names")
 	f.IntVar(&o.workers, "workers", 4, "files written at once")
 	f.BoolVar(&o.dbOnly, "db-only", false, "restore the database only (needs --db-target)")
+	registerNodeRestore(f, &o.nodes)
 	registerLockWait(f, &o.lockWait)
 	o.db.register(f)
+	o.newEnv.register(f)
 	return cmd
 }
 
@@ -69,6 +81,9 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 	if err != nil {
 		return err
 	}
+	if err := o.nodeTargets(m, &opts); err != nil {
+		return err
+	}
 	res, err := flow.Restore(ctx, r, m, opts)
 	if res == nil {
 		return lockLost(ctx, classifyFlowError(err))
@@ -81,13 +96,16 @@ func runRestore(ctx context.Context, g *globals, ref string, o restoreOptions) e
 }
 
 func (o restoreOptions) validate() error {
+	if err := o.db.validateCommand(); err != nil {
+		return err
+	}
 	switch {
-	case o.dbOnly && o.db.target == "":
-		return usagef("--db-only needs --db-target DSN")
+	case o.dbOnly && o.db.target == "" && o.db.command == "":
+		return usagef("--db-only needs --db-target DSN or --db-restore-cmd")
 	case !o.dbOnly && o.target == "":
 		return usagef("--target DIR is required (or --db-only with --db-target)")
 	}
-	return nil
+	return o.newEnv.validate(o.dbOnly, o.db.target)
 }
 
 // flowOptions turns the flags into what the restore flow needs.
@@ -101,7 +119,8 @@ func (o restoreOptions) flowOptions(g *globals) (flow.RestoreOptions, error) {
 		return opts, err
 	}
 	opts.Home = &flow.HomeTarget{Dir: o.target, Include: o.include, Meta: meta, Workers: o.workers}
-	return opts, nil
+	opts.Steps, err = o.newEnv.steps(o.db.target)
+	return opts, err
 }
 
 func (o restoreOptions) metaOptions() (fsmeta.ApplyOptions, error) {
@@ -131,17 +150,27 @@ func printRestore(g *globals, res *flow.RestoreResult) error {
 		return g.printJSON(newRestoreJSON(res))
 	}
 	if h := res.Home; h != nil && h.Err == nil {
-		st := h.Stats
-		g.printf("home: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s in %s\n",
-			st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), h.Dir,
-			h.Duration.Round(time.Millisecond))
+		printHomeRestored(g, "home", h)
+	}
+	for _, n := range res.Nodes {
+		if n.Err == nil {
+			printHomeRestored(g, "Mesh node "+n.Name, &n.HomeResult)
+		}
 	}
 	if d := res.Database; d != nil && d.Err == nil {
 		g.printf("database: %s restored, %d tables, %d rows, %s of dump in %s\n", d.Database, d.Tables, d.Rows,
 			progress.Bytes(d.Bytes), d.Duration.Round(time.Millisecond))
 	}
+	printNewEnv(g, res)
 	if res.Err() == nil {
 		g.printf("restored snapshot %s in %s\n", res.Snapshot.ShortID(), res.Duration.Round(time.Millisecond))
 	}
 	return nil
+}
+
+func printHomeRestored(g *globals, what string, h *flow.HomeResult) {
+	st := h.Stats
+	g.printf("%s: %d files (%d of them hard links), %d directories, %d symlinks, %s into %s in %s\n",
+		what, st.Files+st.Hardlinks, st.Hardlinks, st.Dirs, st.Symlinks, progress.Bytes(st.Bytes), h.Dir,
+		h.Duration.Round(time.Millisecond))
 }

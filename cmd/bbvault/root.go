@@ -20,6 +20,7 @@ type globals struct {
 	cacheDir     string
 	jsonOut      bool
 	verbose      int
+	command      string // the command line's command, e.g. "bbvault check"
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -99,6 +100,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if g.cacheDir == "" {
 		g.cacheDir = defaultCacheDir(g.getenv)
 	}
+	g.command = cmd.CommandPath()
 	level := slog.LevelWarn
 	switch {
 	case g.verbose == 1:

@@ -24,6 +24,22 @@ type ObjectInfo struct {
 	ModTime time.Time
 }
 
+// Leftover is what an interrupted Put left behind: a temporary file of the
+// local backend, an incomplete multipart upload on S3.
+type Leftover struct {
+	// Name says where it is, for messages and prefix matching: the
+	// temporary file's slash-separated path, or the name of the object an
+	// upload was writing. It is not an object name.
+	Name string
+	// Size is the bytes it holds when the backend knows without further
+	// requests (local), 0 otherwise (S3).
+	Size int64
+	// ModTime is its last write (local) or the start of the upload (S3).
+	ModTime time.Time
+	// ID is what RemoveLeftover needs to find it again; opaque.
+	ID string
+}
+
 // Backend is the storage interface. All methods are safe for concurrent use.
 type Backend interface {
 	// Location names the backend for messages ("s3:http://host/bucket/prefix",
@@ -55,6 +71,19 @@ type Backend interface {
 
 	// Delete removes the object. Deleting a missing object is not an error.
 	Delete(ctx context.Context, name string) error
+
+	// Leftovers calls fn for every leftover of an interrupted Put whose
+	// Name starts with prefix, in no particular order: what a process killed
+	// in the middle of a Put left behind that is not an object (List never
+	// shows it) but takes space. A backend whose Put cannot leave anything
+	// behind lists nothing. An error from fn stops the listing and is
+	// returned. A leftover may belong to a Put that is still running: the
+	// caller decides from its ModTime whether it is old enough to remove.
+	Leftovers(ctx context.Context, prefix string, fn func(Leftover) error) error
+
+	// RemoveLeftover removes a leftover that Leftovers reported. Removing
+	// one that is already gone is not an error.
+	RemoveLeftover(ctx context.Context, l Leftover) error
 
 	// Close releases resources held by the backend.
 	Close() error

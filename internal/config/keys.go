@@ -50,17 +50,17 @@ type Key struct {
 }
 
 // Commands that run as scheduled jobs and report metrics and notifications.
-var jobCommands = []string{"snapshot", "check", "prune", "restore"}
+var jobCommands = []string{"snapshot", "check", "prune", "restore", "drill"}
 
 // Commands that take a repository lock and so have --lock-wait.
-var lockCommands = []string{"snapshot", "restore", "check", "prune", "forget"}
+var lockCommands = []string{"snapshot", "restore", "check", "prune", "forget", "repair", "drill"}
 
 // Commands that talk to Bitbucket's maintenance API.
 var bitbucketCommands = []string{"snapshot", "unlock"}
 
 // commandNames are the commands whose section may override a shared key.
 var commandNames = []string{"init", "snapshot", "snapshots", "ls", "restore", "unlock", "forget",
-	"prune", "check", "unlock-repo", "index"}
+	"prune", "check", "repair", "unlock-repo", "index", "drill"}
 
 // keys is every setting the file can hold, and the secrets only the
 // environment can.
@@ -96,11 +96,11 @@ var keys = []Key{
 
 	{Name: "database.dsn", Flag: "db", Kind: URL, Commands: []string{"snapshot"}},
 	{Name: "database.format", Flag: "db-format", Choices: []string{"custom", "plain"}, Commands: []string{"snapshot"}},
-	{Name: "database.pg_bin", Flag: "pg-bin", Kind: Path, Commands: []string{"snapshot", "restore"}},
+	{Name: "database.pg_bin", Flag: "pg-bin", Kind: Path, Commands: []string{"snapshot", "restore", "drill"}},
 	{Name: "database.pgpass_file", Feeds: "PGPASSFILE", Env: []string{"PGPASSFILE"}, Kind: Path,
-		Commands: []string{"snapshot", "restore"}},
+		Commands: []string{"snapshot", "restore", "drill"}},
 	{Name: "database.password", Env: []string{"PGPASSWORD"}, Secret: true, FileKey: "database.pgpass_file",
-		Commands: []string{"snapshot", "restore"}},
+		Commands: []string{"snapshot", "restore", "drill"}},
 
 	{Name: "metrics.textfile", Flag: "metrics-textfile", Env: []string{"BBVAULT_METRICS_TEXTFILE"}, Kind: Path, Commands: jobCommands},
 	{Name: "metrics.push", Flag: "metrics-push", Env: []string{"BBVAULT_METRICS_PUSH"}, Kind: URL, Commands: jobCommands},
@@ -128,6 +128,14 @@ var keys = []Key{
 	{Name: "restore.db_owner", Flag: "db-owner", Commands: []string{"restore"}},
 	{Name: "restore.no_owner", Flag: "no-owner", Kind: Bool, Commands: []string{"restore"}},
 	{Name: "restore.db_jobs", Flag: "db-jobs", Kind: Int, Commands: []string{"restore"}},
+	{Name: "restore.jdbc_password_file", SecretFile: true, Flag: "jdbc-password-file", Kind: Path, Commands: []string{"restore"}},
+	{Name: "restore.strip_cluster_settings", Flag: "strip-cluster-settings", Kind: Bool, Commands: []string{"restore"}},
+
+	{Name: "drill.scratch", Flag: "scratch", Kind: Path, Commands: []string{"drill"}},
+	{Name: "drill.db_scratch", Flag: "db-scratch", Kind: URL, Commands: []string{"drill"}},
+	{Name: "drill.keep", Flag: "keep", Kind: Bool, Commands: []string{"drill"}},
+	{Name: "drill.full", Flag: "full", Kind: Bool, Commands: []string{"drill"}},
+	{Name: "drill.sample", Flag: "sample", Commands: []string{"drill"}},
 
 	{Name: "prune.keep", Flag: "keep", Kind: Int, Commands: []string{"prune"}},
 	{Name: "prune.keep_daily", Flag: "keep-daily", Kind: Int, Commands: []string{"prune"}},

@@ -36,7 +36,7 @@ func dropKey(key string) bool {
 // (postgres://...) and keyword=value forms are handled; "" stays "" (libpq
 // then reads the same environment pgx did).
 func childConninfo(dsn string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if isURI(dsn) {
 		return childURI(dsn)
 	}
 	return childKeywordValue(dsn)

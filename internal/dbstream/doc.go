@@ -26,6 +26,12 @@
 // their current value, not the snapshot's, so a restored sequence may be
 // ahead of the restored rows (a gap in ids), never behind them.
 //
+// Once pg_dump is Ready (or has ended), the exporting transaction counts the
+// rows of every table exactly (count(*)), beside pg_dump: the counts are
+// those of the dump's own snapshot, and the lock window does not wait for
+// them. Dump.TableRows has them once the stream was read to its end; a
+// restore drill compares them with the restored database's.
+//
 // A pg_dump that exits non-zero is never a short successful stream: Read
 // returns an error carrying pg_dump's own message (a *ToolError) instead
 // of io.EOF. Close before the end kills pg_dump and its process group.
@@ -38,6 +44,26 @@
 // first written to a temporary file. Restore refuses a target database that
 // holds any relation and creates a missing one; when a restore it started
 // into a database it created fails, it drops that database again.
+//
+// # Administrator's commands
+//
+// For databases pg_dump cannot read (Oracle, SQL Server), StartDump runs an
+// administrator's command with /bin/sh -c and makes its standard output the
+// stream, as for pg_dump: a non-zero exit is an error at the end of the
+// stream, stderr goes to the log and its tail (secrets masked) into the
+// error. Ready returns at a stderr line matching a pattern, or else once
+// the command exited. RunRestore feeds a stream to a command's standard
+// input and fails if the command exits without reading all of it.
+//
+// # Scratch databases and addresses
+//
+// CreateScratch makes an empty database for a throwaway restore (a drill)
+// and marks it with a comment; it never takes a database it did not make,
+// and replaces a marked one left by an earlier run unless it is in use.
+// ParseAddress reads where a DSN connects (host, port, database, user) for
+// comparisons and for Bitbucket's jdbc.url (Address.JDBCURL); WithDatabase
+// points a DSN at another database; Connect opens a connection for callers
+// that read Bitbucket's tables.
 //
 // # Secrets
 //

@@ -47,6 +47,8 @@ type DumpInfo struct {
 	Format   Format
 	Snapshot string // the exported snapshot pg_dump reads from
 	AppName  string // pg_dump's application_name, unique per dump
+	Host     string // the server as the DSN names it (the first of several)
+	Port     uint16
 }
 
 // Dump is a running pg_dump whose standard output is read through Read.
@@ -78,6 +80,8 @@ type Dump struct {
 	mu      sync.Mutex
 	ready   bool
 	readyAt time.Time
+	readyCh chan struct{} // closed once ready
+	counter *rowCounter
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,7 +101,7 @@ func (s *Source) Start(ctx context.Context, opts DumpOptions) (*Dump, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dump{ep: s.ep, logger: s.logger, conn: conn}
+	d := &Dump{ep: s.ep, logger: s.logger, conn: conn, readyCh: make(chan struct{})}
 	if err := s.export(ctx, d, opts); err != nil {
 		d.endExport()
 		return nil, err
@@ -106,6 +110,7 @@ func (s *Source) Start(ctx context.Context, opts DumpOptions) (*Dump, error) {
 		d.endExport()
 		return nil, err
 	}
+	d.startCounting(ctx)
 	s.logger.Info("pg_dump started", "database", d.info.Database, "server", d.info.Server.String(),
 		"snapshot", d.info.Snapshot, "format", string(d.info.Format), "tables", len(d.tables))
 	return d, nil
@@ -126,7 +131,8 @@ func (s *Source) export(ctx context.Context, d *Dump, opts DumpOptions) error {
 	if err := s.checkPgDump(ctx, &info); err != nil {
 		return err
 	}
-	d.info = DumpInfo{ServerInfo: info, Format: opts.Format, AppName: "bbvault-dump-" + rand.Text()[:16]}
+	d.info = DumpInfo{ServerInfo: info, Format: opts.Format, AppName: "bbvault-dump-" + rand.Text()[:16],
+		Host: s.ep.cfg.Host, Port: s.ep.cfg.Port}
 	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&d.info.Snapshot); err != nil {
 		return fmt.Errorf("exporting the snapshot: %w", err)
 	}
@@ -195,7 +201,8 @@ func (d *Dump) Read(p []byte) (int, error) {
 	switch {
 	case errors.Is(err, io.EOF):
 		err = d.proc.wait()
-		d.endExport() // pg_dump is done with the snapshot
+		d.stopCounting(err == nil)
+		d.endExport() // pg_dump and the counting are done with the snapshot
 		if err == nil {
 			err = io.EOF
 			d.logger.Info("pg_dump finished", "bytes", d.size.Load())
@@ -222,6 +229,7 @@ func (d *Dump) Close() error {
 			d.closeErr = d.proc.err
 		}
 		d.out.Close()
+		d.stopCounting(false) // a no-op after the end of the stream
 		d.endExport()
 	})
 	return d.closeErr

@@ -55,6 +55,7 @@ func TestDumpRestoreRoundTrip(t *testing.T) {
 			}
 			assertSameDatabase(t, pg, src, dst, want)
 			assertSummary(t, sum, want, d.Size(), format)
+			assertCountedAtReady(t, d, want)
 		})
 	}
 }
@@ -134,6 +135,7 @@ func TestWritesAfterReadyAreNotInTheDump(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fingerprint(t, pg.DSN(dst))
+	assertCountedAtReady(t, d, want)
 	for name, w := range want {
 		if isSequence(w) {
 			// pg_dump reads sequences outside the snapshot (they are not
@@ -146,6 +148,29 @@ func TestWritesAfterReadyAreNotInTheDump(t *testing.T) {
 		if got[name] != w {
 			t.Errorf("%s: restored %q, want the state at Ready %q", name, got[name], w)
 		}
+	}
+}
+
+// assertCountedAtReady checks the dump's own row counts against the
+// source's fingerprint taken when the dump started.
+func assertCountedAtReady(t *testing.T, d *Dump, want map[string]string) {
+	t.Helper()
+	counted, _, err := d.TableRows()
+	if err != nil {
+		t.Fatalf("TableRows after the whole dump: %v", err)
+	}
+	tables := 0
+	for name, fp := range want {
+		if isSequence(fp) {
+			continue
+		}
+		tables++
+		if n, _ := strconv.ParseInt(strings.Fields(fp)[0], 10, 64); counted[name] != n {
+			t.Errorf("the dump counted %d rows in %s, its snapshot holds %d", counted[name], name, n)
+		}
+	}
+	if len(counted) != tables {
+		t.Errorf("the dump counted %d tables, want %d: %v", len(counted), tables, counted)
 	}
 }
 
@@ -309,6 +334,9 @@ func TestCloseBeforeEOFKillsPgDumpAndReleasesConnections(t *testing.T) {
 	}
 	if _, err := d.Read(make([]byte, 10)); err == nil {
 		t.Error("Read after Close succeeded")
+	}
+	if rows, _, err := d.TableRows(); err == nil {
+		t.Errorf("TableRows of a dump stopped early: %v, want an error", rows)
 	}
 	waitSessionsGone(t, pg, d.Info().AppName, exportPID)
 }

@@ -5,6 +5,8 @@ package dbstream
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // fSetPipeSize is F_SETPIPE_SZ from <fcntl.h> (Linux only).
@@ -34,4 +36,17 @@ func growPipe(f *os.File) error {
 		return errno
 	}
 	return nil
+}
+
+// pipeUnread is how many bytes wait in the pipe whose read end is f.
+func pipeUnread(f *os.File) int {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int
+	_ = raw.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD
+	})
+	return n
 }

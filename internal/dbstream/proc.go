@@ -24,10 +24,11 @@ const (
 	waitDelay = 5 * time.Second
 )
 
-// ToolError is a PostgreSQL program (pg_dump, pg_restore, psql) that failed.
-// Stderr holds the last lines it wrote, which say why.
+// ToolError is a program (pg_dump, pg_restore, psql, an administrator's
+// dump or restore command) that failed. Stderr holds the last lines it
+// wrote, which say why.
 type ToolError struct {
-	Tool   string // program name, e.g. "pg_dump"
+	Tool   string // program name, e.g. "pg_dump", or the flag of a command
 	Err    error  // the exit status (*exec.ExitError) or a context error
 	Stderr string // its last stderr lines
 }
@@ -42,7 +43,7 @@ func (e *ToolError) Error() string {
 
 func (e *ToolError) Unwrap() error { return e.Err }
 
-// child is a running PostgreSQL client program. One goroutine, owned by the
+// child is a running program: a PostgreSQL client or a command. One goroutine, owned by the
 // child and ended by its exit, waits for it; done is closed after err is set.
 type child struct {
 	name   string
@@ -54,11 +55,18 @@ type child struct {
 
 // childSpec describes a program to start.
 type childSpec struct {
+	name   string // in errors and logs; default: the program's base name
 	path   string
 	args   []string
 	env    []string
 	stdin  io.Reader // nil: /dev/null
-	stdout *os.File  // nil: /dev/null
+	stdout *os.File  // nil: /dev/null, or the stderr lines with mergeStdout
+	// mergeStdout logs standard output with standard error when stdout is nil.
+	mergeStdout bool
+	// lines, if set, sees every stderr line as written, before redaction.
+	lines func(string)
+	// redact masks secrets in the lines logged and kept for errors.
+	redact func(string) string
 	logger *slog.Logger
 }
 
@@ -72,6 +80,8 @@ func buildCmd(ctx context.Context, spec childSpec, stderr io.Writer) *exec.Cmd {
 	}
 	if spec.stdout != nil {
 		cmd.Stdout = spec.stdout
+	} else if spec.mergeStdout {
+		cmd.Stdout = stderr
 	}
 	cmd.Stderr = stderr
 	setProcessGroup(cmd)
@@ -81,8 +91,13 @@ func buildCmd(ctx context.Context, spec childSpec, stderr io.Writer) *exec.Cmd {
 
 // startChild starts spec and the goroutine that reaps it.
 func startChild(ctx context.Context, spec childSpec) (*child, error) {
-	name := filepath.Base(spec.path)
-	c := &child{name: name, stderr: newTailWriter(spec.logger, name), done: make(chan struct{})}
+	name := spec.name
+	if name == "" {
+		name = filepath.Base(spec.path)
+	}
+	tw := newTailWriter(spec.logger, name)
+	tw.lines, tw.redact = spec.lines, spec.redact
+	c := &child{name: name, stderr: tw, done: make(chan struct{})}
 	c.cmd = buildCmd(ctx, spec, c.stderr)
 	if spec.stdin == nil {
 		c.cmd.WaitDelay = waitDelay // only our own pipes to wait for
@@ -141,9 +156,11 @@ func (c *child) stop() (killed bool) {
 type tailWriter struct {
 	logger  *slog.Logger
 	program string
+	lines   func(string)        // optional: sees each raw line
+	redact  func(string) string // optional: masks secrets before a line is kept
 	mu      sync.Mutex
 	partial []byte
-	lines   []string
+	kept    []string
 }
 
 func newTailWriter(logger *slog.Logger, program string) *tailWriter {
@@ -179,10 +196,16 @@ func (w *tailWriter) addLine(line string) {
 	if line == "" {
 		return
 	}
-	w.logger.Warn("postgres client output", "program", w.program, "line", line)
-	w.lines = append(w.lines, line)
-	if len(w.lines) > stderrTailLines {
-		w.lines = w.lines[len(w.lines)-stderrTailLines:]
+	if w.lines != nil {
+		w.lines(line)
+	}
+	if w.redact != nil {
+		line = w.redact(line)
+	}
+	w.logger.Warn("program output", "program", w.program, "line", line)
+	w.kept = append(w.kept, line)
+	if len(w.kept) > stderrTailLines {
+		w.kept = w.kept[len(w.kept)-stderrTailLines:]
 	}
 }
 
@@ -194,5 +217,5 @@ func (w *tailWriter) tail() string {
 		w.addLine(string(w.partial))
 		w.partial = nil
 	}
-	return strings.Join(w.lines, "\n")
+	return strings.Join(w.kept, "\n")
 }

@@ -128,6 +128,9 @@ func (d *Dump) isReady() bool {
 
 func (d *Dump) markReady(waited time.Duration, why string) {
 	d.mu.Lock()
+	if !d.ready {
+		close(d.readyCh)
+	}
 	d.ready, d.readyAt = true, time.Now()
 	d.mu.Unlock()
 	d.logger.Info("pg_dump no longer needs the database locked", "reason", why,

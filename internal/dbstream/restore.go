@@ -31,6 +31,10 @@ type RestoreOptions struct {
 	// NoOwner restores objects owned by the connecting user rather than the
 	// dump's owners (pg_restore --no-owner). Custom format only.
 	NoOwner bool
+	// NoPrivileges leaves out the dump's GRANTs and REVOKEs (pg_restore
+	// --no-privileges), for a server that lacks the dump's roles. Custom
+	// format only.
+	NoPrivileges bool
 	// Jobs > 1 restores with pg_restore --jobs. That needs a seekable file,
 	// so the stream is first written to a temporary file (0600, removed
 	// afterwards) in TempDir: plan for disk space the size of the dump.
@@ -156,9 +160,9 @@ func checkRestoreOptions(opts RestoreOptions, format Format) error {
 	if opts.Jobs < 0 {
 		return fmt.Errorf("restore jobs must be 1 or more, not %d", opts.Jobs)
 	}
-	if format == FormatPlain && (opts.Owner != "" || opts.NoOwner) {
-		return errors.New("this dump is plain SQL, which restores with its own owners: " +
-			"owner and no-owner options need a custom-format dump")
+	if format == FormatPlain && (opts.Owner != "" || opts.NoOwner || opts.NoPrivileges) {
+		return errors.New("this dump is plain SQL, which restores with its own owners and privileges: " +
+			"owner, no-owner and no-privileges options need a custom-format dump")
 	}
 	if format == FormatPlain && opts.Jobs > 1 {
 		opts.Logger.Warn("plain SQL dumps restore with a single psql; ignoring jobs", "jobs", opts.Jobs)
@@ -200,6 +204,9 @@ func pgRestoreArgs(opts RestoreOptions, dbArg string) []string {
 	if opts.Owner != "" {
 		args = append(args, "--role="+opts.Owner)
 	}
+	if opts.NoPrivileges {
+		args = append(args, "--no-privileges")
+	}
 	return args
 }
 
@@ -225,17 +232,21 @@ func runChild(ctx context.Context, spec childSpec, in *countingReader) error {
 
 // countingReader counts the bytes read and remembers the first read error
 // other than io.EOF, which exec would otherwise hide behind the program's
-// exit status.
+// exit status, and whether the end was reached.
 type countingReader struct {
 	r   io.Reader
 	n   int64
 	err error
+	eof bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+	switch {
+	case errors.Is(err, io.EOF):
+		c.eof = true
+	case err != nil && c.err == nil:
 		c.err = err
 	}
 	return n, err

@@ -161,26 +161,14 @@ func (t *target) summarize(ctx context.Context) (Summary, error) {
 	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
 		return sum, fmt.Errorf("restore finished, but ANALYZE failed: %w", err)
 	}
-	rows, err := conn.Query(ctx, `
-		SELECT format('%I.%I', n.nspname, c.relname)
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'r' AND `+userRelationFilter+` ORDER BY 1`)
+	counts, err := countRows(ctx, conn)
 	if err != nil {
-		return sum, fmt.Errorf("listing restored tables: %w", err)
+		return sum, fmt.Errorf("restore finished, but %w", err)
 	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return sum, fmt.Errorf("listing restored tables: %w", err)
-	}
-	for _, table := range tables {
-		var n int64
-		// table is quoted by format('%I.%I') above.
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-			return sum, fmt.Errorf("counting rows of %s: %w", table, err)
-		}
+	for table, n := range counts {
 		sum.TableRows[table] = n
 		sum.Rows += n
 	}
-	sum.Tables = len(tables)
+	sum.Tables = len(counts)
 	return sum, nil
 }

@@ -94,12 +94,17 @@ func (d *pgDump) Close() error {
 
 func (d *pgDump) Meta() map[string]string {
 	in := d.Info()
-	return map[string]string{
+	meta := map[string]string{
 		"kind": "postgresql", "database": in.Database, "encoding": in.Encoding,
 		"collate": in.Collate, "ctype": in.CType, "server_version": in.Server.String(),
 		"pg_dump_version": in.PgDump.String(), "format": string(in.Format),
 		"size": strconv.FormatInt(d.Size(), 10),
+		"host": in.Host, "port": strconv.Itoa(int(in.Port)),
 	}
+	if rows, took, err := d.TableRows(); err == nil {
+		putRowCounts(meta, rows, took)
+	}
+	return meta
 }
 
 // PostgresTarget implements DatabaseTarget with pg_restore (psql for a plain
@@ -121,6 +126,10 @@ func (p *PostgresTarget) options(dump map[string]string) dbstream.RestoreOptions
 
 // Check checks the target and the options against the dump's format.
 func (p *PostgresTarget) Check(ctx context.Context, dump map[string]string) error {
+	if dump["kind"] == KindCommand {
+		return errors.New("this snapshot's database was dumped by a command (--db-dump-cmd), " +
+			"not pg_dump: restore it with --db-restore-cmd")
+	}
 	return dbstream.CheckTarget(ctx, p.options(dump), dbstream.Format(dump["format"]))
 }
 

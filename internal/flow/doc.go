@@ -3,7 +3,10 @@
 // client together. It talks to Bitbucket, PostgreSQL and the volumes under
 // the home through the ports in ports.go (Locker, Instance, Database,
 // DatabaseTarget, FSSnapshot), with adapters over internal/bitbucket,
-// internal/dbstream and internal/fssnap beside them.
+// internal/dbstream and internal/fssnap beside them (PostgresDatabase,
+// CommandDatabase for an administrator's dump command, and their targets).
+// node.go is a Mesh node's side of a snapshot (ServeNode, under
+// `bbvault node serve`); restorenode.go restores Mesh nodes' homes.
 //
 // The snapshot timeline (the README's "What it does" tells it to users): a
 // pre-lock pass over the live home moves the bulk of the bytes; then lock and
@@ -26,5 +29,13 @@
 // of the two; each runs to its end whatever happens to the other, and the
 // result reports both; then the post-restore steps (checks of what was
 // restored, changes for a new environment), each once the parts it needs
-// restored.
+// restored. AlternatesStep and PropertiesStep (newenv.go) fit a home to a
+// new path and database through internal/relocate.
+//
+// The drill (drill.go) is a restore into scratch areas beside production:
+// it refuses a scratch directory inside the live home and the live database
+// (drillsafety.go), creates and marks a scratch database, restores both
+// parts with AlternatesStep and a step running internal/drill's checks and
+// comparing the rows recorded at dump time (dbmeta.go), and removes the
+// scratch areas. Its verdict is ErrDamaged, ErrInconsistent or nil.
 package flow

@@ -149,6 +149,9 @@ func TestLockedSnapshotUnlocksAndRecordsTheWindow(t *testing.T) {
 	if res.Home.BytesRead != 0 {
 		t.Fatalf("the locked pass read %d bytes of an unchanged home; it should reuse the pre-lock pass", res.Home.BytesRead)
 	}
+	if b := res.Manifest.Bitbucket; b["version"] != "8.19.1" || b["url"] != e.bb.URL() {
+		t.Errorf("the manifest records Bitbucket as %v, want version 8.19.1 at %s", b, e.bb.URL())
+	}
 	assertEvents(t, e.bb.History(), standin.EventLock, standin.EventBackupStart, standin.EventDrained, standin.EventTaskEnd, standin.EventUnlock)
 }
 

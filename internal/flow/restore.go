@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"bbvault/internal/blob"
 	"bbvault/internal/fsmeta"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
@@ -22,9 +23,11 @@ import (
 // was intact was restored.
 var ErrDamaged = errors.New("damaged data")
 
-// RestoreOptions describe one restore. At least one of Home and Database.
+// RestoreOptions describe one restore. At least one of Home, Nodes and
+// Database.
 type RestoreOptions struct {
 	Home     *HomeTarget    // nil: the home is not restored
+	Nodes    []NodeTarget   // Mesh nodes' homes to restore, each into its own directory
 	Database DatabaseTarget // nil: the database is not restored
 	Steps    []Step         // run in order once the parts are restored
 	Display  *progress.Display
@@ -45,6 +48,7 @@ type HomeTarget struct {
 type RestoreResult struct {
 	Snapshot *repo.Manifest
 	Home     *HomeResult     // nil when the home was not asked for
+	Nodes    []NodeResult    // the Mesh nodes asked for, in the order asked
 	Database *DatabaseResult // nil when the database was not asked for
 	Steps    []StepResult
 	// Duration is the whole restore: the slower part, then the steps.
@@ -81,6 +85,11 @@ func (res *RestoreResult) Failures() []error {
 	var errs []error
 	if res.Home != nil && res.Home.Err != nil {
 		errs = append(errs, res.Home.Err)
+	}
+	for _, n := range res.Nodes {
+		if n.Err != nil {
+			errs = append(errs, n.Err)
+		}
 	}
 	if res.Database != nil && res.Database.Err != nil {
 		errs = append(errs, res.Database.Err)
@@ -145,8 +154,11 @@ func Restore(ctx context.Context, r *repo.Repository, m *repo.Manifest, opts Res
 // nothing, then the home's directory, created when missing.
 func (rr *restoreRun) preflight(ctx context.Context) error {
 	o := rr.opts
-	if o.Home == nil && o.Database == nil {
+	if o.Home == nil && o.Database == nil && len(o.Nodes) == 0 {
 		return errors.New("nothing to restore: give a home target, a database target or both")
+	}
+	if err := rr.checkNodes(); err != nil {
+		return err
 	}
 	if o.Home != nil && rr.m.Tree == nil {
 		return fmt.Errorf("snapshot %s holds no home directory", rr.m.ShortID())
@@ -160,9 +172,11 @@ func (rr *restoreRun) preflight(ctx context.Context) error {
 		}
 	}
 	if o.Home != nil {
-		return restorer.PrepareTarget(o.Home.Dir)
+		if err := restorer.PrepareTarget(o.Home.Dir); err != nil {
+			return err
+		}
 	}
-	return nil
+	return rr.prepareNodes()
 }
 
 // parts restores the home and the database at once, each to its end.
@@ -178,6 +192,7 @@ func (rr *restoreRun) parts(ctx context.Context, res *RestoreResult) {
 		res.Database = &DatabaseResult{}
 		g.Go(func() error { rr.restoreDatabase(ctx, res.Database); return nil })
 	}
+	rr.restoreNodes(ctx, &g, res)
 	_ = g.Wait()
 }
 
@@ -191,6 +206,10 @@ func (rr *restoreRun) progress() (files, bytes, totalFiles, totalBytes int64) {
 	if rr.opts.Home != nil {
 		totalFiles, totalBytes = rr.m.Counts.Files, rr.m.Counts.Bytes
 	}
+	for _, n := range rr.opts.Nodes {
+		c := rr.m.Node(n.Name).Counts
+		totalFiles, totalBytes = totalFiles+c.Files, totalBytes+c.Bytes
+	}
 	if rr.dump != nil {
 		totalBytes += rr.dump.Size
 	}
@@ -198,13 +217,18 @@ func (rr *restoreRun) progress() (files, bytes, totalFiles, totalBytes int64) {
 }
 
 func (rr *restoreRun) restoreHome(ctx context.Context, out *HomeResult) {
+	rr.restoreTree(ctx, "home", *rr.m.Tree, rr.m.Root, rr.opts.Home, out)
+}
+
+// restoreTree restores one home (what names it in logs and errors) from
+// its root tree into h.
+func (rr *restoreRun) restoreTree(ctx context.Context, what string, root blob.ID, meta *repo.RootMeta, h *HomeTarget, out *HomeResult) {
 	t0 := rr.opts.Now()
-	h := rr.opts.Home
-	rr.opts.Logger.Info("restoring the home", "snapshot", rr.m.ShortID(), "target", h.Dir)
-	st, err := restorer.Restore(ctx, rr.r, *rr.m.Tree, restorer.Options{Target: h.Dir, Include: h.Include,
-		Root: rootNode(rr.m.Root), Meta: h.Meta, Workers: h.Workers, Progress: &rr.home, Logger: rr.opts.Logger})
-	out.Stats, out.Duration, out.Err = st, rr.opts.Now().Sub(t0), homeError(err)
-	rr.opts.Logger.Info("home restore ended", "files", st.Files+st.Hardlinks, "failed", len(st.Failed),
+	rr.opts.Logger.Info("restoring the "+what, "snapshot", rr.m.ShortID(), "target", h.Dir)
+	st, err := restorer.Restore(ctx, rr.r, root, restorer.Options{Target: h.Dir, Include: h.Include,
+		Root: rootNode(meta), Meta: h.Meta, Workers: h.Workers, Progress: &rr.home, Logger: rr.opts.Logger})
+	out.Stats, out.Duration, out.Err = st, rr.opts.Now().Sub(t0), homeError(what, err)
+	rr.opts.Logger.Info(what+" restore ended", "files", st.Files+st.Hardlinks, "failed", len(st.Failed),
 		"duration", out.Duration, "error", out.Err)
 }
 
@@ -248,11 +272,11 @@ func rootNode(m *repo.RootMeta) *tree.Node {
 
 // homeError names the part and classes damage: files lost to damaged or
 // missing data, or a directory listing that could not be read.
-func homeError(err error) error {
+func homeError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	err = fmt.Errorf("home restore: %w", err)
+	err = fmt.Errorf("%s restore: %w", what, err)
 	if errors.Is(err, restorer.ErrDamaged) || repo.IsDamage(err) {
 		return classed{ErrDamaged, err}
 	}

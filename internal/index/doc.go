@@ -15,6 +15,10 @@
 // serialised inside the process and take SQLite's write lock at BEGIN, so
 // two writers never deadlock on a lock upgrade.
 //
+// It also keeps the damage records of the repository (damage.go): packs and
+// blob copies that reads found damaged or missing, which package repo turns
+// into the set of blobs no writer may deduplicate against.
+//
 // For a saver that deduplicates hundreds of thousands of chunks, [DB.KnownSet]
 // loads every blob ID into a compact in-memory [IDSet].
 //

@@ -153,6 +153,9 @@ func (d *DB) init(ctx context.Context, repoID string) error {
 	if err := d.ensureSchema(ctx, repoID); err != nil {
 		return err
 	}
+	if err := d.ensureDamageTable(ctx); err != nil {
+		return err
+	}
 	var err error
 	if d.hasStmt, err = d.sql.PrepareContext(ctx, sqlHas); err != nil {
 		return wrapErr("prepare has", err)

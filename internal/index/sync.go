@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
@@ -10,8 +11,15 @@ import (
 // ListFunc returns the names of all index objects the repository holds now.
 type ListFunc func(ctx context.Context) ([]string, error)
 
-// LoadFunc reads and decodes one index object of the repository.
+// LoadFunc reads and decodes one index object of the repository. An error
+// wrapping ErrSkip leaves that object out of the cache (Sync goes on and
+// tries it again next time); any other error fails the Sync.
 type LoadFunc func(ctx context.Context, name string) ([]Pack, error)
+
+// ErrSkip, wrapped in a LoadFunc's error, says the index object cannot be
+// used (it is damaged) and the cache is better off without it than without
+// every other one.
+var ErrSkip = errors.New("index object left out of the cache")
 
 // loaded is one decoded index object on its way to the writer.
 type loaded struct {
@@ -127,6 +135,10 @@ func (d *DB) loadAll(ctx context.Context, work <-chan string, results chan<- loa
 		g.Go(func() error {
 			for name := range work {
 				packs, err := load(ctx, name)
+				if errors.Is(err, ErrSkip) {
+					d.log.Debug("index object left out of the cache", "object", name, logKeyErr, err)
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("index cache: sync: load index file %s: %w", name, err)
 				}

@@ -31,9 +31,9 @@ func BenchmarkPrune(b *testing.B) {
 	h := buildPruneHistory(b)
 	b.Run("bbvault", func(b *testing.B) {
 		benchCommand(b, func(dir string) *exec.Cmd {
-			repo, cache := copyDir(b, h.bbvault.repo, dir), copyDir(b, h.bbvault.cache, dir)
-			cmd := exec.Command(h.bbvault.bin, "prune", "--keep", "5", "--max-unused", "5%")
-			cmd.Env = append(append([]string(nil), h.bbvault.env...), "BBVAULT_REPOSITORY="+repo, "BBVAULT_CACHE_DIR="+cache)
+			repo, cache := copyDir(b, h.bbvault.Repo, dir), copyDir(b, h.bbvault.Cache, dir)
+			cmd := exec.Command(h.bbvault.Bin, "prune", "--keep", "5", "--max-unused", "5%")
+			cmd.Env = append(append([]string(nil), h.bbvault.Env...), "BBVAULT_REPOSITORY="+repo, "BBVAULT_CACHE_DIR="+cache)
 			return cmd
 		})
 	})
@@ -102,7 +102,7 @@ func buildPruneHistory(b *testing.B) *pruneHistory {
 		if i > 0 {
 			churn(f)
 		}
-		c.mustRun("snapshot", "--home", f.home)
+		c.MustRun("snapshot", "--home", f.home)
 		if h.restic != nil {
 			runEnv(b, h.restic, "restic", "backup", "-q", "--cache-dir", h.rCache, f.home)
 		}

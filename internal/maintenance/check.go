@@ -33,6 +33,7 @@ const (
 	KindBlobsMissing    = "blobs-missing"    // blobs snapshots use that no index lists
 	KindTreeDamaged     = "tree-damaged"     // a listed tree that cannot be read or decoded
 	KindSnapshotDamaged = "snapshot-damaged" // a manifest that cannot be read
+	KindIndexDamaged    = "index-damaged"    // an index object that cannot be read
 )
 
 // Problem is one thing check found wrong, with what it affects.
@@ -59,16 +60,22 @@ type Affected struct {
 
 // CheckResult sums up a check.
 type CheckResult struct {
-	Snapshots         int       `json:"snapshots"`
-	Trees             int       `json:"trees"`
-	Packs             int       `json:"packs"`
-	PacksRead         int       `json:"packs_read"`
-	BlobsRead         int       `json:"blobs_read"`
-	BytesRead         int64     `json:"bytes_read"`
-	ReadData          string    `json:"read_data,omitempty"` // the subset read: "all", "10%", "2/5"
-	UnreferencedPacks int       `json:"unreferenced_packs"`
-	UnreferencedBytes int64     `json:"unreferenced_bytes"`
-	Problems          []Problem `json:"problems"`
+	Snapshots         int    `json:"snapshots"`
+	Trees             int    `json:"trees"`
+	Packs             int    `json:"packs"`
+	PacksRead         int    `json:"packs_read"`
+	BlobsRead         int    `json:"blobs_read"`
+	BytesRead         int64  `json:"bytes_read"`
+	ReadData          string `json:"read_data,omitempty"` // the subset read: "all", "10%", "2/5"
+	UnreferencedPacks int    `json:"unreferenced_packs"`
+	UnreferencedBytes int64  `json:"unreferenced_bytes"`
+	IndexObjectsRead  int    `json:"index_objects_read,omitempty"`
+	// Leftovers are what interrupted writes left beside the objects
+	// (temporary files, incomplete uploads): not damage; prune and repair
+	// remove those older than LeftoverAge.
+	Leftovers     []Leftover `json:"leftovers,omitempty"`
+	LeftoverBytes int64      `json:"leftover_bytes,omitempty"`
+	Problems      []Problem  `json:"problems"`
 }
 
 // OK reports whether check found no damage. Unreferenced packs (left by
@@ -108,6 +115,11 @@ type checker struct {
 	bad   map[blob.ID][]int // blob → the problems it is part of
 	badAt map[location]bool // copies known bad
 	snaps []*repo.Manifest
+	found []repo.Damage // damage this check found, recorded at its end
+	// skipped is one pack the subset left out, a random one, read when
+	// the subset would read none.
+	skipped  *index.Pack
+	nSkipped int
 }
 
 type location struct{ pack, blob blob.ID }
@@ -122,12 +134,22 @@ func (c *checker) run(ctx context.Context) error {
 	if err := c.r.SyncIndex(ctx); err != nil {
 		return err
 	}
+	if err := c.checkIndexObjects(ctx); err != nil {
+		return err
+	}
 	if err := c.checkPacks(ctx); err != nil {
+		return err
+	}
+	if err := c.recordedDamage(ctx); err != nil {
 		return err
 	}
 	if err := c.checkSnapshots(ctx, ids); err != nil {
 		return err
 	}
+	if err := c.r.Packs().RecordDamage(ctx, c.found); err != nil {
+		c.opts.Logger.Warn("could not record the damage found", "error", err)
+	}
+	c.listLeftovers(ctx)
 	return c.locate(ctx)
 }
 
@@ -175,9 +197,7 @@ func (c *checker) checkSnapshots(ctx context.Context, ids []string) error {
 			continue
 		}
 		c.snaps = append(c.snaps, m)
-		if m.Tree != nil {
-			roots = append(roots, *m.Tree)
-		}
+		roots = append(roots, m.Trees()...)
 		for _, s := range m.Streams {
 			noteMissing(known, s.Blobs, missing)
 		}

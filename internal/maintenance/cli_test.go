@@ -1,133 +1,55 @@
 package maintenance
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"bbvault/internal/backend/local"
 	"bbvault/internal/repo"
 	"bbvault/internal/repolock"
+	"bbvault/test/clitest"
 	"bbvault/test/testenv"
 )
 
-// bbvaultCLI runs a freshly built bbvault binary against one local
-// repository, as a user would.
-type bbvaultCLI struct {
-	t     testing.TB
-	bin   string
-	repo  string
-	cache string
-	env   []string
-}
+// bbvaultCLI runs a freshly built bbvault binary against one repository,
+// as a user would.
+type bbvaultCLI = clitest.CLI
 
 func newCLI(t testing.TB) *bbvaultCLI {
 	t.Helper()
-	c := &bbvaultCLI{t: t, bin: testenv.Bbvault(t), repo: filepath.Join(t.TempDir(), "repo"), cache: filepath.Join(t.TempDir(), "cache")}
-	c.env = append(os.Environ(), "BBVAULT_PASSWORD="+testPassword, "BBVAULT_REPOSITORY="+c.repo,
-		"BBVAULT_CACHE_DIR="+c.cache, "BBVAULT_PASSWORD_FILE=")
-	c.mustRun("init", "--pack-size", "4")
+	c := newCLIAt(t, testenv.Bbvault(t), filepath.Join(t.TempDir(), "repo"))
+	c.MustRun("init", "--pack-size", "4")
 	return c
 }
 
-func (c *bbvaultCLI) command(args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
-	cmd := exec.Command(c.bin, args...)
-	cmd.Env = c.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	return cmd, &stdout, &stderr
+// newCLIAt runs bin against the repository at location with a cache of its
+// own; extra is more environment.
+func newCLIAt(t testing.TB, bin, location string, extra ...string) *bbvaultCLI {
+	return clitest.New(t, bin, location, testPassword, extra...)
 }
 
-// run returns stdout, stderr and the exit code.
-func (c *bbvaultCLI) run(args ...string) (string, string, int) {
-	c.t.Helper()
-	cmd, stdout, stderr := c.command(args...)
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		c.t.Fatalf("bbvault %s: %v", strings.Join(args, " "), err)
-	}
-	return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
-}
-
-func (c *bbvaultCLI) mustRun(args ...string) string {
-	c.t.Helper()
-	out, errOut, code := c.run(args...)
-	if code != 0 {
-		c.t.Fatalf("bbvault %s: exit code %d\n%s", strings.Join(args, " "), code, errOut)
-	}
-	return out
-}
-
-// runKilled starts bbvault and sends it SIGKILL after delay. It reports
-// whether the kill interrupted it; a run that finished must have succeeded.
-func (c *bbvaultCLI) runKilled(delay time.Duration, args ...string) bool {
-	c.t.Helper()
-	cmd, _, stderr := c.command(args...)
-	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	timer := time.AfterFunc(delay, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-	err := cmd.Wait()
-	timer.Stop()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return true
-	}
+// openCLIRepo opens the CLI's local repository in this process.
+func openCLIRepo(c *bbvaultCLI) *repo.Repository {
+	c.T.Helper()
+	be, err := local.Open(c.Repo)
 	if err != nil {
-		c.t.Fatalf("bbvault %s failed without being killed: %v\n%s", strings.Join(args, " "), err, stderr)
+		c.T.Fatal(err)
 	}
-	return false
-}
-
-// snapshotIDs lists the repository's snapshots through the CLI.
-func (c *bbvaultCLI) snapshotIDs() []string {
-	c.t.Helper()
-	var list []struct{ ID string }
-	if err := json.Unmarshal([]byte(c.mustRun("snapshots", "--json")), &list); err != nil {
-		c.t.Fatal(err)
-	}
-	ids := make([]string, len(list))
-	for i, s := range list {
-		ids[i] = s.ID
-	}
-	return ids
-}
-
-// restore restores a snapshot and returns the target, the exit code and
-// stderr.
-func (c *bbvaultCLI) restore(id string) (string, int, string) {
-	c.t.Helper()
-	target := filepath.Join(c.t.TempDir(), "restore")
-	_, errOut, code := c.run("restore", id, "--target", target)
-	return target, code, errOut
-}
-
-// openRepo opens the CLI's repository in this process.
-func (c *bbvaultCLI) openRepo() *repo.Repository {
-	c.t.Helper()
-	be, err := local.Open(c.repo)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return openRepo(c.t, be, c.t.TempDir())
+	return openRepo(c.T, be, c.T.TempDir())
 }
 
 func TestCLIFlippedByteIsNamedAndOnlyItsFileFailsToRestore(t *testing.T) {
 	c := newCLI(t)
 	f := newHome(t, 40)
-	c.mustRun("snapshot", "--home", f.home)
+	c.MustRun("snapshot", "--home", f.home)
 	want := digestTree(t, f.home)
-	id := c.snapshotIDs()[0]
+	id := c.SnapshotIDs()[0]
 
-	r := c.openRepo()
+	r := openCLIRepo(c)
 	m, err := r.LoadSnapshot(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +57,10 @@ func TestCLIFlippedByteIsNamedAndOnlyItsFileFailsToRestore(t *testing.T) {
 	const rel = "shared/data/repositories/4/objects/f011"
 	node, _ := fileOf(t, r, m, rel)
 	loc := locationOf(t, r, node.Content[0])
-	flipLocal(t, filepath.Join(c.repo, filepath.FromSlash(packObject(loc.Pack))), int64(loc.Offset)+33)
+	flipLocal(t, filepath.Join(c.Repo, filepath.FromSlash(packObject(loc.Pack))), int64(loc.Offset)+33)
 
-	c.mustRun("check") // the structure is intact
-	out, _, code := c.run("check", "--read-data", "--json")
+	c.MustRun("check") // the structure is intact
+	out, _, code := c.Run("check", "--read-data", "--json")
 	if code != 9 {
 		t.Fatalf("check --read-data on a flipped byte: exit code %d, want 9", code)
 	}
@@ -152,7 +74,7 @@ func TestCLIFlippedByteIsNamedAndOnlyItsFileFailsToRestore(t *testing.T) {
 		t.Fatalf("problem %+v: want pack %s, snapshot %s, path %s", p, loc.Pack, id, rel)
 	}
 
-	target, code, errOut := c.restore(id)
+	target, code, errOut := c.Restore(id)
 	if code != 9 || !strings.Contains(errOut, rel) {
 		t.Fatalf("restore of the damaged snapshot: exit code %d, stderr %q; want 9 naming %s", code, errOut, rel)
 	}
@@ -187,14 +109,14 @@ func flipLocal(t testing.TB, path string, off int64) {
 func TestCLILocksKeepPruneOutAndUnlockRepoFreesThem(t *testing.T) {
 	c := newCLI(t)
 	f := newHome(t, 41)
-	c.mustRun("snapshot", "--home", f.home)
-	r := c.openRepo()
+	c.MustRun("snapshot", "--home", f.home)
+	r := openCLIRepo(c)
 	lock, err := repolock.Acquire(context.Background(), r, repolock.Options{Command: "snapshot"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Unlock()
-	_, errOut, code := c.run("prune", "--keep", "1")
+	_, errOut, code := c.Run("prune", "--keep", "1")
 	host, _ := os.Hostname()
 	for _, want := range []string{"locked", host, "snapshot", "unlock-repo"} {
 		if !strings.Contains(errOut, want) {
@@ -204,19 +126,19 @@ func TestCLILocksKeepPruneOutAndUnlockRepoFreesThem(t *testing.T) {
 	if code == 0 {
 		t.Fatal("prune ran beside a snapshot's lock")
 	}
-	c.mustRun("check") // shared: runs beside the snapshot
+	c.MustRun("check") // shared: runs beside the snapshot
 	var unlocked struct{ Removed []map[string]any }
-	if err := json.Unmarshal([]byte(c.mustRun("unlock-repo", "--all", "--json")), &unlocked); err != nil || len(unlocked.Removed) != 1 {
+	if err := json.Unmarshal([]byte(c.MustRun("unlock-repo", "--all", "--json")), &unlocked); err != nil || len(unlocked.Removed) != 1 {
 		t.Fatalf("unlock-repo --all: %+v, %v; want the one lock removed", unlocked, err)
 	}
-	c.mustRun("prune", "--keep", "1")
+	c.MustRun("prune", "--keep", "1")
 }
 
 func TestCLIRefusesPruneWithoutAPolicy(t *testing.T) {
 	c := newCLI(t)
 	for _, args := range [][]string{{"prune"}, {"prune", "--keep", "0"}, {"prune", "--keep-within", "3x"},
 		{"prune", "--keep", "1", "--max-unused", "5"}, {"check", "--read-data-subset", "0/3"}} {
-		if _, errOut, code := c.run(args...); code != 2 || errOut == "" {
+		if _, errOut, code := c.Run(args...); code != 2 || errOut == "" {
 			t.Errorf("bbvault %s: exit code %d (%q), want 2 with a message", strings.Join(args, " "), code, errOut)
 		}
 	}

@@ -1,6 +1,7 @@
 package maintenance
 
 import (
+	"bbvault/test/clitest"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -23,10 +24,10 @@ func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
 	f.populate(300, 32<<10)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	states := map[string]map[string]string{}
-	k := &killer{c: c, rng: rng, took: map[string]time.Duration{}}
-	k.timed("snapshot", "snapshot", "--home", f.home)
+	k := &killer{Killer: clitest.Killer{CLI: c, Rng: rng}, c: c}
+	k.Timed("snapshot", "snapshot", "--home", f.home)
 	k.record(states, digestTree(t, f.home))
-	k.timed("prune", "prune", "--keep", "5", "--max-unused", "0%")
+	k.Timed("prune", "prune", "--keep", "5", "--max-unused", "0%")
 
 	killed := map[string]int{}
 	for i := range rounds {
@@ -36,17 +37,17 @@ func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
 		if i%3 == 2 {
 			op, args = "prune", []string{"prune", "--keep", "5", "--max-unused", "0%"}
 		}
-		if k.maybeKill(op, args...) {
+		if k.MaybeKill(op, args...) {
 			killed[op]++
 		}
 		k.record(states, home)
-		if _, errOut, code := c.run("check", "--read-data"); code != 0 {
+		if _, errOut, code := c.Run("check", "--read-data"); code != 0 {
 			t.Fatalf("round %d: check --read-data after a %s failed with exit code %d:\n%s", i, op, code, errOut)
 		}
 	}
 	restored := 0
-	for _, id := range c.snapshotIDs() {
-		target, code, errOut := c.restore(id)
+	for _, id := range c.SnapshotIDs() {
+		target, code, errOut := c.Restore(id)
 		if code != 0 {
 			t.Fatalf("restore %s: exit code %d: %s", id[:8], code, errOut)
 		}
@@ -55,9 +56,9 @@ func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
 		}
 		restored++
 	}
-	c.mustRun("prune", "--keep-all")
+	c.MustRun("prune", "--keep-all")
 	var res CheckResult
-	decodeJSON(t, c.mustRun("check", "--json"), &res)
+	decodeJSON(t, c.MustRun("check", "--json"), &res)
 	if res.UnreferencedPacks != 0 {
 		t.Errorf("%d unreferenced packs left after a complete prune", res.UnreferencedPacks)
 	}
@@ -67,36 +68,17 @@ func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
 	t.Logf("%d rounds; killed %d snapshots and %d prunes; %d snapshots restored", rounds, killed["snapshot"], killed["prune"], restored)
 }
 
-// killer runs commands and kills them after a random share of the time
-// the same command took when it ran to the end.
+// killer kills commands at random moments and remembers the snapshots it
+// has seen.
 type killer struct {
+	clitest.Killer
 	c    *bbvaultCLI
-	rng  *rand.Rand
-	took map[string]time.Duration
 	seen []string
-}
-
-func (k *killer) timed(op string, args ...string) {
-	start := time.Now()
-	k.c.mustRun(args...)
-	k.took[op] = time.Since(start)
-}
-
-// maybeKill runs the command with SIGKILL after up to 1.5 times its usual
-// duration, and reports whether the kill came first.
-func (k *killer) maybeKill(op string, args ...string) bool {
-	delay := time.Duration(k.rng.Int64N(int64(k.took[op])*3/2 + 1))
-	start := time.Now()
-	killed := k.c.runKilled(delay, args...)
-	if !killed {
-		k.took[op] = (k.took[op] + time.Since(start)) / 2
-	}
-	return killed
 }
 
 // record maps the snapshots that appeared since the last call to home.
 func (k *killer) record(states map[string]map[string]string, home map[string]string) {
-	for _, id := range k.c.snapshotIDs() {
+	for _, id := range k.c.SnapshotIDs() {
 		if !slices.Contains(k.seen, id) {
 			k.seen = append(k.seen, id)
 			states[id] = home
@@ -104,14 +86,4 @@ func (k *killer) record(states map[string]map[string]string, home map[string]str
 	}
 }
 
-func sameFiles(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for p, d := range a {
-		if b[p] != d {
-			return false
-		}
-	}
-	return true
-}
+func sameFiles(a, b map[string]string) bool { return clitest.Same(a, b) }

@@ -94,6 +94,18 @@ func (l *locator) snapshot(ctx context.Context, m *repo.Manifest) ([]hit, map[bl
 			return nil, nil, err
 		}
 	}
+	for _, n := range m.Nodes {
+		if n.Tree == nil {
+			continue
+		}
+		h, err := l.fold.Of(ctx, *n.Tree)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, x := range h { // a Mesh node's paths are named after it
+			hits = append(hits, hit{blob: x.blob, path: "node " + n.Name + ": " + x.path})
+		}
+	}
 	streams := map[blob.ID][]string{}
 	for _, s := range m.Streams {
 		for _, id := range s.Blobs {

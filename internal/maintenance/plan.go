@@ -23,9 +23,9 @@ func markUsed(ctx context.Context, r *repo.Repository, snaps []*repo.Manifest, w
 	used := usedSet{}
 	var roots []blob.ID
 	for _, m := range snaps {
-		if m.Tree != nil {
-			roots = append(roots, *m.Tree)
-			used[*m.Tree] = false
+		for _, id := range m.Trees() {
+			roots = append(roots, id)
+			used[id] = false
 		}
 		for _, s := range m.Streams {
 			for _, id := range s.Blobs {
@@ -97,7 +97,8 @@ func makePlan(ctx context.Context, r *repo.Repository, used usedSet, maxUnused f
 		}
 		if job, whole := claim(p, size, used); job == nil {
 			pl.remove = append(pl.remove, packRef{p.ID, size})
-		} else if whole {
+		} else if whole || r.Packs().PackDamaged(p.ID) {
+			// A damaged pack is repair's to salvage, not prune's to repack.
 			pl.keptPacks++
 			pl.keptBytes += size
 		} else {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -69,11 +70,25 @@ type PruneResult struct {
 	BytesBefore       int64
 	BytesFreed        int64
 	UnusedBytesLeft   int64
+	// DamagedSnapshots are manifests that cannot be read: the policy cannot
+	// judge them, and since nobody can say which data they use, no data is
+	// deleted while they are there (Prune returns ErrSnapshotsDamaged).
+	DamagedSnapshots []repo.DamagedSnapshot
+	LeftoversRemoved int   // leftovers of interrupted writes removed
+	LeftoverBytes    int64 // their size, where the backend knows it
+	DamageRetired    int   // damage records about packs now gone
 }
 
 // ErrPruneUnsafe means prune stopped before deleting anything because it
 // could not be sure what the kept snapshots use.
 var ErrPruneUnsafe = errors.New("prune stopped before deleting anything")
+
+// ErrSnapshotsDamaged means some snapshot manifests cannot be read: prune
+// applied the policy to the others and forgot what it does not keep, but
+// deleted no data, since a damaged manifest may use any of it. Forget the
+// damaged snapshots (`bbvault forget ID`, or `bbvault repair --forget`) to
+// let prune delete data again.
+var ErrSnapshotsDamaged = errors.New("snapshot manifests cannot be read")
 
 // Prune forgets the snapshots the policy does not keep, then removes the
 // data no kept snapshot uses. The caller holds an exclusive lock.
@@ -94,6 +109,9 @@ func Prune(ctx context.Context, r *repo.Repository, opts PruneOptions) (*PruneRe
 	keep, forget, err := p.decide(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.res.DamagedSnapshots) > 0 {
+		return p.res, p.forgetOnly(ctx, forget)
 	}
 	// The plan must see every index object the repository holds, not what
 	// this process's cache believes: an index write whose reply was lost
@@ -121,12 +139,31 @@ type pruner struct {
 	res  *PruneResult
 }
 
-// decide applies the policy to the repository's snapshots.
+// forgetOnly is prune beside damaged manifests: forget what the policy
+// does not keep, delete no data.
+func (p *pruner) forgetOnly(ctx context.Context, forget []*repo.Manifest) error {
+	if !p.opts.DryRun {
+		if err := p.forget(ctx, forget); err != nil {
+			return err
+		}
+	}
+	ids := make([]string, len(p.res.DamagedSnapshots))
+	for i, d := range p.res.DamagedSnapshots {
+		ids[i] = d.ID[:8]
+	}
+	return fmt.Errorf("%w: %s; no data was deleted, since they may use any of it: "+
+		"forget them (`bbvault forget ID`, or `bbvault repair --forget`) and prune again", ErrSnapshotsDamaged, strings.Join(ids, ", "))
+}
+
+// decide applies the policy to the repository's snapshots whose manifests
+// read; the others are noted in the result.
 func (p *pruner) decide(ctx context.Context) (keep, forget []*repo.Manifest, err error) {
-	all, err := p.r.Snapshots(ctx)
+	list, err := p.r.ListSnapshots(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	all := list.Good
+	p.res.DamagedSnapshots = list.Damaged
 	byID := map[string]*repo.Manifest{}
 	items := make([]Item, len(all))
 	for i, m := range all {
@@ -155,7 +192,7 @@ func (p *pruner) plan(ctx context.Context, keep []*repo.Manifest) (*plan, error)
 	}
 	p.log.Info("marked the blobs kept snapshots use", "snapshots", len(keep), "blobs", len(used), "duration", time.Since(start))
 	if len(bad) > 0 {
-		return nil, fmt.Errorf("%w: %d trees of kept snapshots cannot be read (first: %v); run `bbvault check`",
+		return nil, fmt.Errorf("%w: %d trees of kept snapshots cannot be read (first: %v); run `bbvault check`, then `bbvault repair`",
 			ErrPruneUnsafe, len(bad), bad[0].Err)
 	}
 	pl, err := makePlan(ctx, p.r, used, p.opts.MaxUnused)
@@ -163,7 +200,7 @@ func (p *pruner) plan(ctx context.Context, keep []*repo.Manifest) (*plan, error)
 		return nil, err
 	}
 	if pl.lost > 0 {
-		return nil, fmt.Errorf("%w: %d blobs that kept snapshots use are in no pack of the repository; run `bbvault check`",
+		return nil, fmt.Errorf("%w: %d blobs that kept snapshots use are in no pack of the repository; run `bbvault check`, then `bbvault repair`",
 			ErrPruneUnsafe, pl.lost)
 	}
 	for _, name := range pl.junk {
@@ -186,13 +223,21 @@ func (p *pruner) describe(pl *plan) {
 	}
 }
 
-// execute carries the plan out, in the crash-safe order.
-func (p *pruner) execute(ctx context.Context, pl *plan, forget []*repo.Manifest) error {
+// forget deletes the manifests of the snapshots the policy does not keep.
+func (p *pruner) forget(ctx context.Context, forget []*repo.Manifest) error {
 	for _, m := range forget {
 		if err := p.r.DeleteSnapshot(ctx, m.ID); err != nil {
 			return err
 		}
 		p.log.Info("forgot snapshot", "snapshot", m.ShortID(), "time", m.Time)
+	}
+	return nil
+}
+
+// execute carries the plan out, in the crash-safe order.
+func (p *pruner) execute(ctx context.Context, pl *plan, forget []*repo.Manifest) error {
+	if err := p.forget(ctx, forget); err != nil {
+		return err
 	}
 	written, err := p.repack(ctx, pl.repack)
 	if err != nil {
@@ -207,7 +252,30 @@ func (p *pruner) execute(ctx context.Context, pl *plan, forget []*repo.Manifest)
 	}
 	p.res.IndexesDeleted = len(superseded)
 	p.log.Info("rewrote the index", "written", p.res.IndexesWritten, "deleted", len(superseded))
-	return p.deletePacks(ctx, pl, written)
+	if err := p.deletePacks(ctx, pl, written); err != nil {
+		return err
+	}
+	return p.tidy(ctx)
+}
+
+// tidy removes what is left over once the packs are gone: leftovers of
+// interrupted writes older than LeftoverAge, and damage records about
+// packs that no longer exist.
+func (p *pruner) tidy(ctx context.Context) error {
+	removed, err := p.r.Packs().RemoveLeftovers(ctx, time.Now().Add(-LeftoverAge))
+	for _, l := range removed {
+		p.res.LeftoversRemoved++
+		p.res.LeftoverBytes += l.Size
+	}
+	if err != nil {
+		p.log.Warn("could not remove leftovers of interrupted writes", "error", err)
+	}
+	stored, _, err := p.r.Packs().List(ctx)
+	if err != nil {
+		return err
+	}
+	p.res.DamageRetired, err = p.r.Packs().RetireDamage(ctx, stored)
+	return err
 }
 
 // repack copies the kept blobs of the chosen packs into new packs.

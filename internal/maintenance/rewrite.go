@@ -2,13 +2,16 @@ package maintenance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
+	"bbvault/internal/repo"
 )
 
-// maxBlobsPerIndex bounds the size of one index object a prune writes.
+// maxBlobsPerIndex bounds the size of one index object a prune or repair
+// writes.
 const maxBlobsPerIndex = 1 << 16
 
 // rewriteIndex writes index objects listing the new packs and the packs of
@@ -16,41 +19,69 @@ const maxBlobsPerIndex = 1 << 16
 // last one written names the affected objects in supersedes. It returns the
 // affected objects, which the caller deletes once they are written.
 func (p *pruner) rewriteIndex(ctx context.Context, gone []blob.ID, written []index.Pack) ([]string, error) {
-	affected, err := p.r.Packs().IndexObjectsListing(ctx, gone)
+	affected, n, err := replaceIndex(ctx, p.r, gone, written, nil)
+	p.res.IndexesWritten += n
+	return affected, err
+}
+
+// replaceIndex is the index half of prune and repair: index objects naming
+// a pack in gone (and those in extra, damaged ones) are replaced by new
+// ones listing what stays of them, with replace (a pack in both keeps the
+// entry of replace) and added. It returns the replaced objects, to delete
+// once the new ones are written, and how many it wrote.
+func replaceIndex(ctx context.Context, r *repo.Repository, gone []blob.ID, added []index.Pack, extra []string) ([]string, int, error) {
+	affected, err := r.Packs().IndexObjectsListing(ctx, gone)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	packs, err := p.survivors(ctx, affected, idSet(gone))
+	affected = unionNames(affected, extra)
+	drop := idSet(gone)
+	for _, p := range added {
+		drop[p.ID] = struct{}{} // the added entry replaces any older one
+	}
+	packs, err := survivors(ctx, r, affected, drop)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	packs = append(packs, written...)
+	n, err := writeIndexes(ctx, r, append(packs, added...), affected)
+	return affected, n, err
+}
+
+// writeIndexes writes index objects listing packs, each of at most
+// maxBlobsPerIndex blobs (and at least one pack); the last one names
+// supersedes. It returns how many it wrote.
+func writeIndexes(ctx context.Context, r *repo.Repository, packs []index.Pack, supersedes []string) (int, error) {
+	written := 0
 	for len(packs) > 0 {
 		n, blobs := 0, 0
 		for n < len(packs) && (n == 0 || blobs+len(packs[n].Blobs) <= maxBlobsPerIndex) {
 			blobs += len(packs[n].Blobs)
 			n++
 		}
-		var supersedes []string
+		var sup []string
 		if n == len(packs) {
-			supersedes = affected
+			sup = supersedes
 		}
-		if _, err := p.r.Packs().SaveIndex(ctx, packs[:n], supersedes); err != nil {
-			return nil, fmt.Errorf("write the new index: %w", err)
+		if _, err := r.Packs().SaveIndex(ctx, packs[:n], sup); err != nil {
+			return written, fmt.Errorf("write the new index: %w", err)
 		}
-		p.res.IndexesWritten++
+		written++
 		packs = packs[n:]
 	}
-	return affected, nil
+	return written, nil
 }
 
-// survivors lists, once each, the packs of the named index objects that
-// are not in gone.
-func (p *pruner) survivors(ctx context.Context, names []string, gone map[blob.ID]struct{}) ([]index.Pack, error) {
+// survivors lists, once each, the packs of the named index objects (as the
+// cache holds them) that are not in gone. An object the cache does not
+// hold (a damaged one the sync left out) lists nothing.
+func survivors(ctx context.Context, r *repo.Repository, names []string, gone map[blob.ID]struct{}) ([]index.Pack, error) {
 	listed := map[blob.ID]struct{}{}
 	var out []index.Pack
 	for _, name := range names {
-		packs, err := p.r.Packs().IndexObjectPacks(ctx, name)
+		packs, err := r.Packs().IndexObjectPacks(ctx, name)
+		if errors.Is(err, index.ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -65,4 +96,16 @@ func (p *pruner) survivors(ctx context.Context, names []string, gone map[blob.ID
 		}
 	}
 	return out, nil
+}
+
+func unionNames(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

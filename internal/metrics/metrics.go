@@ -17,7 +17,7 @@ import (
 // the last success timestamp, and the figures of the last run that had
 // them.
 type Run struct {
-	Command  string // snapshot, check, prune or restore
+	Command  string // snapshot, check, prune, restore or drill
 	Start    time.Time
 	End      time.Time
 	ExitCode int // as documented in the README; 0 is success
@@ -71,17 +71,18 @@ var help = map[string]string{
 	NameDuration:    "Wall time of the last run.",
 	NamePhase:       "Wall time of each phase of the last run.",
 	NameLockWindow:  "How long Bitbucket was locked by the last snapshot.",
-	NameRead:        "Bytes the last run read (home files for snapshot, repository data for check and restore).",
+	NameRead:        "Bytes the last run read (home files for snapshot, repository data for check, restore and drill).",
 	NameAdded:       "New data the last snapshot added, before compression.",
 	NameStored:      "Bytes the last snapshot's new data takes in the repository.",
 	NameFreed:       "Bytes the last prune freed.",
-	NameFiles:       "Files in the last snapshot, or restored by the last restore.",
+	NameFiles:       "Files in the last snapshot, or restored by the last restore or drill.",
 	NameKept:        "Snapshots kept by the last prune.",
 	NameErrors:      "Problems the last run met, by kind.",
 }
 
-// Commands are the commands that report metrics.
-var Commands = []string{"snapshot", "check", "prune", "restore"}
+// Commands are the commands that report metrics. A drill's last success
+// timestamp is the last successful restore drill.
+var Commands = []string{"snapshot", "check", "prune", "restore", "drill"}
 
 // figuresOf are the figure metrics each command reports.
 var figuresOf = map[string][]string{
@@ -89,6 +90,7 @@ var figuresOf = map[string][]string{
 	"check":    {NameRead},
 	"prune":    {NameFreed, NameKept},
 	"restore":  {NameRead, NameFiles},
+	"drill":    {NameRead, NameFiles},
 }
 
 func (f *Figures) value(name string) float64 {
@@ -159,7 +161,8 @@ func (r *Run) registry(commandLabel bool) (*prometheus.Registry, error) {
 // failed without saying more.
 var exitKinds = map[int]string{
 	1: "other", 2: "usage", 3: "no_repository", 4: "password", 5: "storage", 6: "bitbucket",
-	7: "bitbucket_still_locked", 8: "database", 9: "damage", 10: "repository_locked", 130: "interrupted",
+	7: "bitbucket_still_locked", 8: "database", 9: "damage", 10: "repository_locked", 11: "inconsistent",
+	130: "interrupted",
 }
 
 // errors is Errors, plus the kind of the exit code when a failed run

@@ -14,7 +14,11 @@
 //   - the pack layer, *Packs (r.Packs()): pack objects and the index objects
 //     that list them, the primitives prune, check and repair build on;
 //   - Classify, the one place that tells damaged or missing data from a
-//     failure to reach it.
+//     failure to reach it;
+//   - damage records (damage.go, damageobj.go): what any read found damaged
+//     or missing is recorded in the repository (damage/) and the cache, and
+//     the writer never deduplicates against a blob whose every copy is
+//     recorded bad (suspect.go): the next snapshot stores it again.
 //
 // The local SQLite index (package index) is a cache kept in line with the
 // repository's index objects; nothing outside this package reaches it.

@@ -31,7 +31,8 @@ const (
 	// again later may work.
 	Transient Fault = iota
 	// Damaged data is there but wrong: it does not decrypt, does not hash
-	// to its ID, is shorter than the index says, or does not decode.
+	// to its ID, is shorter than the index says (a read ends early or
+	// starts past its end), or does not decode.
 	Damaged
 	// Missing data is not there: no index lists the blob, or the object
 	// that should hold it is gone.
@@ -58,7 +59,7 @@ func Classify(err error) Fault {
 	case errors.Is(err, ErrBlobNotFound), backend.IsNotFound(err):
 		return Missing
 	case errors.Is(err, ErrCorruptBlob), errors.Is(err, ErrCorrupt), errors.Is(err, crypto.ErrAuth),
-		errors.Is(err, tree.ErrInvalid), errors.Is(err, io.ErrUnexpectedEOF):
+		errors.Is(err, tree.ErrInvalid), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, backend.ErrInvalidRange):
 		return Damaged
 	}
 	return Transient

@@ -3,6 +3,8 @@ package repo
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
 	"bbvault/internal/backend"
 	"bbvault/internal/blob"
@@ -90,6 +92,12 @@ func (r *Repository) saveIndex(ctx context.Context, packs []index.Pack, supersed
 	if err := r.idx.AddIndexFile(ctx, name, packs); err != nil {
 		return "", fmt.Errorf("cache index %s: %w", name, err)
 	}
+	if !r.damage().empty() {
+		// New copies may vouch for blobs that were suspect.
+		if err := r.reloadDamage(ctx); err != nil {
+			r.log.Warn("could not bring the damage view up to date", "error", err)
+		}
+	}
 	return name, nil
 }
 
@@ -101,6 +109,9 @@ func (r *Repository) loadIndex(ctx context.Context, name string) ([]index.Pack, 
 	}
 	if obj.Version != indexVersion {
 		return nil, nil, fmt.Errorf("index %s has unknown version %d", name, obj.Version)
+	}
+	if err := checkIndexObject(name, fromIndexPacks(obj.Packs)); err != nil {
+		return nil, nil, err
 	}
 	return fromIndexPacks(obj.Packs), obj.Supersedes, nil
 }
@@ -120,14 +131,81 @@ func (r *Repository) listIndexes(ctx context.Context) ([]string, error) {
 
 // SyncIndex brings the local cache in line with the repository's index
 // objects: new ones (from other hosts or runs) are loaded, vanished ones
-// (removed by a prune elsewhere) are dropped.
+// (removed by a prune elsewhere) are dropped. An index object that is
+// damaged is left out with a warning, not the end of every command: the
+// packs it lists look unreferenced until `bbvault repair index` indexes
+// them again from their headers (Packs.UnreadableIndexes names it). Then
+// the damage records are synced the same way.
 func (r *Repository) SyncIndex(ctx context.Context) error {
+	skipped := map[string]error{}
+	var mu sync.Mutex
 	load := func(ctx context.Context, name string) ([]index.Pack, error) {
 		packs, _, err := r.loadIndex(ctx, name)
+		if err != nil && ctx.Err() == nil && IsDamage(err) {
+			mu.Lock()
+			skipped[name] = err
+			mu.Unlock()
+			return nil, fmt.Errorf("%w (run `bbvault repair index`): %w", index.ErrSkip, err)
+		}
 		return packs, err
 	}
 	if err := r.idx.Sync(ctx, r.listIndexes, load); err != nil {
 		return fmt.Errorf("sync index cache: %w", err)
+	}
+	r.skipMu.Lock()
+	for name, err := range skipped {
+		if _, told := r.skipped[name]; !told {
+			r.log.Warn("index object cannot be read; left out of the cache: the packs it lists look unreferenced "+
+				"until `bbvault repair index` indexes them again from their headers", "object", name, "error", err)
+		}
+	}
+	r.skipped = skipped
+	r.skipMu.Unlock()
+	if err := r.syncDamage(ctx); err != nil {
+		return fmt.Errorf("sync damage records: %w", err)
+	}
+	return nil
+}
+
+// UnreadableIndexes returns the index objects the last index sync left out
+// because they are damaged, with the reason. An object ingested by an
+// earlier sync and damaged since is not among them: check --read-data
+// reads every index object again.
+func (ps *Packs) UnreadableIndexes() map[string]error {
+	ps.r.skipMu.Lock()
+	defer ps.r.skipMu.Unlock()
+	out := make(map[string]error, len(ps.r.skipped))
+	for k, v := range ps.r.skipped {
+		out[k] = v
+	}
+	return out
+}
+
+// IndexObjectNames lists the repository's index objects (not the cache's).
+func (ps *Packs) IndexObjectNames(ctx context.Context) ([]string, error) {
+	return ps.r.listIndexes(ctx)
+}
+
+// LoadIndexObject reads one index object from the repository and returns
+// the packs it lists and the index objects it supersedes. A damaged object
+// is an error that Classify calls Damaged (Missing once deleted).
+func (ps *Packs) LoadIndexObject(ctx context.Context, name string) ([]index.Pack, []string, error) {
+	if !strings.HasPrefix(name, indexPrefix) {
+		return nil, nil, fmt.Errorf("load index: %q is not an index object", name)
+	}
+	return ps.r.loadIndex(ctx, name)
+}
+
+// checkIndexObject rejects an index object whose content makes no sense
+// (a null ID, a pack listed twice): sealed with our key, so a bug wrote it,
+// but damage all the same, to be rebuilt from the packs.
+func checkIndexObject(name string, packs []index.Pack) error {
+	seen := map[blob.ID]bool{}
+	for _, p := range packs {
+		if p.ID.IsNull() || seen[p.ID] || p.Size < 0 || (p.Type != blob.Data && p.Type != blob.Tree) {
+			return fmt.Errorf("index %s lists pack %s in a way no writer does: %w", name, p.ID.Short(), ErrCorrupt)
+		}
+		seen[p.ID] = true
 	}
 	return nil
 }

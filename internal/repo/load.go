@@ -11,7 +11,9 @@ import (
 )
 
 // LoadBlob reads blob id, verifies it and appends its plaintext to dst. When
-// several packs hold the blob, a corrupt copy falls back to the next.
+// several packs hold the blob, copies not known bad are tried first and a
+// corrupt copy falls back to the next. A copy found damaged or missing is
+// recorded (see Packs.RecordDamage).
 func (r *Repository) LoadBlob(ctx context.Context, id blob.ID, dst []byte) ([]byte, error) {
 	locs, err := r.idx.Lookup(ctx, id)
 	if err != nil {
@@ -21,7 +23,7 @@ func (r *Repository) LoadBlob(ctx context.Context, id blob.ID, dst []byte) ([]by
 		return nil, fmt.Errorf("blob %s: %w", id, ErrBlobNotFound)
 	}
 	var errs []error
-	for _, loc := range locs {
+	for _, loc := range r.preferIntact(locs) {
 		out, err := r.loadAt(ctx, loc, dst)
 		if err == nil {
 			return out, nil
@@ -29,6 +31,7 @@ func (r *Repository) LoadBlob(ctx context.Context, id blob.ID, dst []byte) ([]by
 		if ctx.Err() != nil {
 			return nil, err
 		}
+		r.noteReadFailure(ctx, loc, err)
 		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)

@@ -75,12 +75,13 @@ func (p *packBuilder) finish(c *codec) ([]byte, index.Pack, error) {
 }
 
 // ReadHeader reads and decodes the header of the pack with the given ID,
-// for check and index rebuild. size is the pack object's size.
+// for check and index rebuild. size is the pack object's size. A header
+// that does not open or decode is an error Classify calls Damaged.
 func (ps *Packs) ReadHeader(ctx context.Context, id blob.ID, size int64) ([]index.BlobEntry, error) {
 	r := ps.r
 	name := packName(id)
 	if size < 4+28 {
-		return nil, fmt.Errorf("pack %s: %d bytes is too short to hold a header", id.Short(), size)
+		return nil, fmt.Errorf("pack %s: %d bytes is too short to hold a header: %w", id.Short(), size, ErrCorrupt)
 	}
 	tail, err := r.readRange(ctx, name, size-4, 4)
 	if err != nil {
@@ -88,7 +89,7 @@ func (ps *Packs) ReadHeader(ctx context.Context, id blob.ID, size int64) ([]inde
 	}
 	hlen := int64(binary.LittleEndian.Uint32(tail))
 	if hlen+4 > size {
-		return nil, fmt.Errorf("pack %s: header length %d exceeds the pack size %d", id.Short(), hlen, size)
+		return nil, fmt.Errorf("pack %s: header length %d exceeds the pack size %d: %w", id.Short(), hlen, size, ErrCorrupt)
 	}
 	sealed, err := r.readRange(ctx, name, size-4-hlen, hlen)
 	if err != nil {
@@ -103,7 +104,7 @@ func (ps *Packs) ReadHeader(ctx context.Context, id blob.ID, size int64) ([]inde
 
 func decodePackHeader(id blob.ID, hdr []byte, dataEnd int64) ([]index.BlobEntry, error) {
 	if len(hdr) < 1 || hdr[0] != packHeaderVersion || (len(hdr)-1)%headerEntrySize != 0 {
-		return nil, fmt.Errorf("pack %s: malformed header", id.Short())
+		return nil, fmt.Errorf("pack %s: malformed header: %w", id.Short(), ErrCorrupt)
 	}
 	var out []index.BlobEntry
 	var off int64
@@ -116,7 +117,7 @@ func decodePackHeader(id blob.ID, hdr []byte, dataEnd int64) ([]index.BlobEntry,
 		out = append(out, e)
 	}
 	if off != dataEnd {
-		return nil, fmt.Errorf("pack %s: header lists %d bytes of blobs, the pack holds %d", id.Short(), off, dataEnd)
+		return nil, fmt.Errorf("pack %s: header lists %d bytes of blobs, the pack holds %d: %w", id.Short(), off, dataEnd, ErrCorrupt)
 	}
 	return out, nil
 }

@@ -17,7 +17,8 @@ import (
 // or re-encryption, but every blob is verified before it is copied. It is
 // safe for concurrent use.
 type PackCopier struct {
-	r *Repository
+	r   *Repository
+	dry bool // count what would be copied, write nothing
 
 	mu    sync.Mutex
 	open  map[blob.Type]*packBuilder
@@ -82,6 +83,12 @@ func (c *PackCopier) copyRun(ctx context.Context, p index.Pack, run []index.Blob
 // caller's goroutine, outside the lock.
 func (c *PackCopier) add(ctx context.Context, t blob.Type, e index.BlobEntry, stored []byte) error {
 	c.mu.Lock()
+	if c.dry {
+		c.stats.Blobs++
+		c.stats.StoredBytes += int64(len(stored))
+		c.mu.Unlock()
+		return nil
+	}
 	var full *packBuilder
 	b := c.open[t]
 	if b != nil && b.size() > 0 && b.size()+len(stored) > c.r.cfg.PackSize {

@@ -108,7 +108,8 @@ const (
 // ranged request, and calls fn with each blob's verified plaintext or with
 // the error that stopped it (a corrupt blob does not stop the others). fn
 // is called in offset order and must not keep the plaintext. An error from
-// fn, or a failed request, is returned.
+// fn, or a failed request, is returned. What it finds damaged or missing
+// is recorded, as LoadBlob does.
 func (ps *Packs) ReadBlobs(ctx context.Context, pack blob.ID, entries []index.BlobEntry,
 	fn func(e index.BlobEntry, plain []byte, err error) error) error {
 	sorted := append([]index.BlobEntry(nil), entries...)
@@ -120,12 +121,16 @@ func (ps *Packs) ReadBlobs(ctx context.Context, pack blob.ID, entries []index.Bl
 		end := int64(sorted[n-1].Offset) + int64(sorted[n-1].Length)
 		data, err := ps.r.readRange(ctx, packName(pack), start, end-start)
 		if err != nil {
+			ps.r.noteReadFailure(ctx, index.Location{Pack: pack}, err)
 			return err
 		}
 		for _, e := range sorted[:n] {
 			stored := data[int64(e.Offset)-start : int64(e.Offset)-start+int64(e.Length)]
+			loc := index.Location{Pack: pack, BlobEntry: e}
 			var oerr error
-			buf, oerr = ps.r.openBlob(index.Location{Pack: pack, BlobEntry: e}, stored, buf[:0])
+			if buf, oerr = ps.r.openBlob(loc, stored, buf[:0]); oerr != nil {
+				ps.r.noteReadFailure(ctx, loc, oerr)
+			}
 			if err := fn(e, buf, oerr); err != nil {
 				return err
 			}
@@ -148,4 +153,10 @@ func runLength(sorted []index.BlobEntry) int {
 		end = max(end, off+int64(sorted[n].Length))
 	}
 	return n
+}
+
+// Pack returns one pack the index cache lists, with its blobs; a pack no
+// index lists is an error wrapping index.ErrNotFound.
+func (ps *Packs) Pack(ctx context.Context, id blob.ID) (index.Pack, error) {
+	return ps.r.idx.Pack(ctx, id)
 }

@@ -132,7 +132,7 @@ func (r *Repository) verifyTail(br *bufio.Reader, p index.Pack, pos int64, d *Pa
 }
 
 // CompareHeader checks that a pack's header lists exactly the blobs its
-// index entry does, at the same places.
+// index entry does, at the same places. A difference wraps ErrCorrupt.
 func CompareHeader(p index.Pack, header []index.BlobEntry) error {
 	want := make(map[index.BlobEntry]struct{}, len(p.Blobs))
 	for _, b := range p.Blobs {
@@ -141,13 +141,13 @@ func CompareHeader(p index.Pack, header []index.BlobEntry) error {
 	}
 	for _, h := range header {
 		if _, ok := want[h]; !ok {
-			return fmt.Errorf("pack %s: header lists %s blob %s at offset %d (%d bytes), the index does not",
-				p.ID.Short(), h.Type, h.ID.Short(), h.Offset, h.Length)
+			return fmt.Errorf("pack %s: header lists %s blob %s at offset %d (%d bytes), the index does not: %w",
+				p.ID.Short(), h.Type, h.ID.Short(), h.Offset, h.Length, ErrCorrupt)
 		}
 		delete(want, h)
 	}
 	for b := range want {
-		return fmt.Errorf("pack %s: index lists blob %s at offset %d, the header does not", p.ID.Short(), b.ID.Short(), b.Offset)
+		return fmt.Errorf("pack %s: index lists blob %s at offset %d, the header does not: %w", p.ID.Short(), b.ID.Short(), b.Offset, ErrCorrupt)
 	}
 	return nil
 }
@@ -167,7 +167,11 @@ func truncated(err error) error {
 	return err
 }
 
-func isTruncation(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }
+// isTruncation reports whether err says an object is shorter than the
+// index says: a read that ended early, or one that started past the end.
+func isTruncation(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, backend.ErrInvalidRange)
+}
 
 type countingReader struct {
 	r io.Reader

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"bbvault/internal/backend"
@@ -19,16 +20,19 @@ import (
 
 // Repository is an open repository: backend, keys, config and index cache.
 type Repository struct {
-	be     backend.Backend
-	cfg    Config
-	key    *crypto.Key
-	codec  *codec
-	idx    *index.DB
-	log    *slog.Logger
-	keyID  string
-	trees  *treePacks
-	cache  string // directory of the index cache
-	Loader LoaderOptions
+	be      backend.Backend
+	cfg     Config
+	key     *crypto.Key
+	codec   *codec
+	idx     *index.DB
+	log     *slog.Logger
+	keyID   string
+	trees   *treePacks
+	cache   string // directory of the index cache
+	dmg     damageState
+	skipMu  sync.Mutex
+	skipped map[string]error // index objects the last sync left out
+	Loader  LoaderOptions
 }
 
 // InitOptions tune a new repository.
@@ -42,6 +46,9 @@ type InitOptions struct {
 type OpenOptions struct {
 	CacheDir string // directory for the SQLite index cache; "" means a temporary cache
 	Logger   *slog.Logger
+	// Command names what this process does ("check --read-data",
+	// "restore"), noted in the damage records its reads leave.
+	Command string
 }
 
 // Init creates a repository on be: config and the first key file. It refuses
@@ -124,6 +131,10 @@ func writeKey(ctx context.Context, be backend.Backend, master *crypto.Key, passw
 // in line with the repository's index objects.
 func Open(ctx context.Context, be backend.Backend, password []byte, opts OpenOptions) (*Repository, error) {
 	r := &Repository{be: be, log: opts.Logger, Loader: DefaultLoaderOptions(), trees: newTreePacks()}
+	r.dmg.command = opts.Command
+	if r.dmg.command == "" {
+		r.dmg.command = "bbvault"
+	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}

@@ -46,6 +46,13 @@ type Manifest struct {
 	Mode string `json:"mode,omitempty"`
 	// FSSnapshot describes the filesystem snapshot the home was read from.
 	FSSnapshot *FSSnapshotMeta `json:"fs_snapshot,omitempty"`
+	// Nodes are the homes of Bitbucket Mesh nodes taken in the same
+	// snapshot, each read on its own host. Readers that predate them
+	// ignore the key (and see only the primary home).
+	Nodes []NodeTree `json:"nodes,omitempty"`
+	// Repair is set on a snapshot `bbvault repair snapshots` wrote in place
+	// of a damaged one: what it left out.
+	Repair *RepairInfo `json:"repair,omitempty"`
 }
 
 // The modes of a snapshot (Manifest.Mode).
@@ -74,6 +81,63 @@ type FSSnapshotMeta struct {
 	Provider string   `json:"provider"`          // btrfs, lvm, zfs or cmd
 	Name     string   `json:"name"`              // the snapshots' name
 	Volumes  []string `json:"volumes,omitempty"` // where each volume starts, relative to the home ("" first)
+}
+
+// RepairInfo says what a repaired snapshot lost against its original.
+type RepairInfo struct {
+	Of   string    `json:"of"`   // the original snapshot's ID
+	Time time.Time `json:"time"` // when it was repaired
+	// Files were cut where their data is gone: they hold the intact bytes
+	// before the first lost blob.
+	Files []Cut `json:"files,omitempty"`
+	// Dirs are directories whose listing is lost; they are left out whole.
+	Dirs []string `json:"dirs,omitempty"`
+	// Streams were cut like files.
+	Streams []Cut `json:"streams,omitempty"`
+}
+
+// Cut is one file or stream cut short: its path (or stream name), the size
+// it had and the bytes kept.
+type Cut struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+	Kept int64  `json:"kept"`
+}
+
+// NodeTree is one Mesh node's home in a snapshot.
+type NodeTree struct {
+	Name   string    `json:"name"`           // unique in the snapshot, e.g. "mesh1"
+	Host   string    `json:"host"`           // how the node was reached, e.g. "mesh1.example.com"
+	Home   string    `json:"home"`           // the home's path on the node
+	Tree   *blob.ID  `json:"tree"`           // the home's root tree
+	Root   *RootMeta `json:"root,omitempty"` // the home directory's own metadata
+	Counts Counts    `json:"counts,omitzero"`
+}
+
+// Trees returns the root tree of every home the snapshot holds: the primary
+// home's, then each Mesh node's. Whatever walks what a snapshot uses starts
+// from these.
+func (m *Manifest) Trees() []blob.ID {
+	var ids []blob.ID
+	if m.Tree != nil {
+		ids = append(ids, *m.Tree)
+	}
+	for _, n := range m.Nodes {
+		if n.Tree != nil {
+			ids = append(ids, *n.Tree)
+		}
+	}
+	return ids
+}
+
+// Node returns the Mesh node called name, or nil.
+func (m *Manifest) Node(name string) *NodeTree {
+	for i := range m.Nodes {
+		if m.Nodes[i].Name == name {
+			return &m.Nodes[i]
+		}
+	}
+	return nil
 }
 
 // Counts are a snapshot's figures. The JSON keys are those of the string ->
@@ -160,39 +224,83 @@ func (r *Repository) cacheSnapshot(ctx context.Context, m *Manifest) error {
 	return r.idx.PutSnapshot(ctx, index.SnapshotRow{ID: m.ID, Time: m.Time, Host: m.Host, Manifest: b})
 }
 
-// Snapshots lists every snapshot, oldest first. Manifests are read from the
-// repository once and cached; snapshots deleted elsewhere drop out.
-func (r *Repository) Snapshots(ctx context.Context) ([]*Manifest, error) {
+// DamagedSnapshot is a snapshot manifest that cannot be read.
+type DamagedSnapshot struct {
+	ID  string
+	Err error
+}
+
+// SnapshotList is every snapshot manifest of the repository.
+type SnapshotList struct {
+	Good    []*Manifest       // oldest first
+	Damaged []DamagedSnapshot // sorted by ID
+}
+
+// ListSnapshots lists every snapshot: the manifests that read (oldest
+// first) and those that do not. One damaged manifest costs its snapshot,
+// not the listing. Manifests are read from the repository once and cached;
+// snapshots deleted elsewhere drop out.
+func (r *Repository) ListSnapshots(ctx context.Context) (SnapshotList, error) {
+	var out SnapshotList
 	present, err := r.listSnapshotIDs(ctx)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	cached, err := r.cachedSnapshots(ctx)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	var out []*Manifest
 	for id := range present {
 		m, ok := cached[id]
 		if !ok {
-			if m, err = r.LoadSnapshot(ctx, id); err != nil {
-				return nil, err
+			m, err = r.LoadSnapshot(ctx, id)
+			switch {
+			case errors.Is(err, ErrNoSnapshot):
+				continue // forgotten meanwhile
+			case err != nil && ctx.Err() == nil && IsDamage(err):
+				out.Damaged = append(out.Damaged, DamagedSnapshot{ID: id, Err: err})
+				continue
+			case err != nil:
+				return out, err
 			}
 		}
-		out = append(out, m)
+		out.Good = append(out.Good, m)
 	}
 	for id := range cached {
 		if _, ok := present[id]; !ok {
 			_ = r.idx.DeleteSnapshot(ctx, id)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Time.Equal(out[j].Time) {
-			return out[i].Time.Before(out[j].Time)
+	sort.Slice(out.Good, func(i, j int) bool {
+		a, b := out.Good[i], out.Good[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
 		}
-		return out[i].ID < out[j].ID
+		if (a.Repair == nil) != (b.Repair == nil) {
+			return a.Repair == nil // a repaired copy comes after its original: "latest" is the copy
+		}
+		return a.ID < b.ID
 	})
+	sort.Slice(out.Damaged, func(i, j int) bool { return out.Damaged[i].ID < out.Damaged[j].ID })
 	return out, nil
+}
+
+// Snapshots lists the snapshots whose manifests read, oldest first; a
+// warning names each one that does not (ListSnapshots returns them).
+func (r *Repository) Snapshots(ctx context.Context) ([]*Manifest, error) {
+	list, err := r.ListSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.warnDamaged(list.Damaged)
+	return list.Good, nil
+}
+
+func (r *Repository) warnDamaged(damaged []DamagedSnapshot) {
+	for _, d := range damaged {
+		r.log.Warn("snapshot manifest cannot be read; left out (`bbvault forget` removes it)",
+			"snapshot", d.ID, "error", d.Err)
+	}
 }
 
 // SnapshotIDs lists the IDs of the snapshot manifests in the backend, sorted.
@@ -253,31 +361,89 @@ func (r *Repository) LoadSnapshot(ctx context.Context, id string) (*Manifest, er
 	return m, nil
 }
 
-// FindSnapshot resolves "latest" or a unique ID prefix.
+// CheckSnapshotObject reads a manifest from the repository, not the cache,
+// and reports whether it still opens: a host that cached a manifest before
+// it was damaged keeps a good copy of it (SaveSnapshot of that copy writes
+// it again, under a new ID). Damage is an error Classify calls Damaged.
+func (r *Repository) CheckSnapshotObject(ctx context.Context, id string) error {
+	var m Manifest
+	if err := r.loadJSON(ctx, snapshotsPrefix+id, "snapshot", &m); err != nil {
+		return fmt.Errorf("snapshot %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// FindSnapshot resolves "latest" or a unique ID prefix to a readable
+// snapshot. "latest" is the newest snapshot whose manifest reads (a warning
+// says so when some do not); a prefix naming a damaged manifest is an
+// error that Classify calls Damaged.
 func (r *Repository) FindSnapshot(ctx context.Context, ref string) (*Manifest, error) {
-	all, err := r.Snapshots(ctx)
+	list, err := r.ListSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := resolveSnapshot(list, ref)
 	if err != nil {
 		return nil, err
 	}
 	if ref == "latest" {
-		if len(all) == 0 {
-			return nil, fmt.Errorf("latest: %w: the repository has no snapshots yet", ErrNoSnapshot)
-		}
-		return all[len(all)-1], nil
+		r.warnDamaged(list.Damaged)
 	}
-	var found []*Manifest
-	for _, m := range all {
+	for _, m := range list.Good {
+		if m.ID == id {
+			return m, nil
+		}
+	}
+	for _, d := range list.Damaged {
+		if d.ID == id {
+			return nil, fmt.Errorf("snapshot %s: the manifest cannot be read: %w", shortID(id), d.Err)
+		}
+	}
+	return nil, fmt.Errorf("%q: %w", ref, ErrNoSnapshot)
+}
+
+// FindSnapshotID resolves "latest" or a unique ID prefix to a snapshot ID,
+// damaged manifests included (forget removes those too).
+func (r *Repository) FindSnapshotID(ctx context.Context, ref string) (string, error) {
+	list, err := r.ListSnapshots(ctx)
+	if err != nil {
+		return "", err
+	}
+	return resolveSnapshot(list, ref)
+}
+
+func resolveSnapshot(list SnapshotList, ref string) (string, error) {
+	if ref == "latest" {
+		if len(list.Good) == 0 {
+			return "", fmt.Errorf("latest: %w: the repository has no readable snapshots", ErrNoSnapshot)
+		}
+		return list.Good[len(list.Good)-1].ID, nil
+	}
+	var found []string
+	for _, m := range list.Good {
 		if strings.HasPrefix(m.ID, ref) {
-			found = append(found, m)
+			found = append(found, m.ID)
+		}
+	}
+	for _, d := range list.Damaged {
+		if strings.HasPrefix(d.ID, ref) {
+			found = append(found, d.ID)
 		}
 	}
 	switch {
 	case ref == "" || len(found) == 0:
-		return nil, fmt.Errorf("%q: %w (see `bbvault snapshots`)", ref, ErrNoSnapshot)
+		return "", fmt.Errorf("%q: %w (see `bbvault snapshots`)", ref, ErrNoSnapshot)
 	case len(found) > 1:
-		return nil, fmt.Errorf("snapshot prefix %q is ambiguous: %d snapshots match; give more digits", ref, len(found))
+		return "", fmt.Errorf("snapshot prefix %q is ambiguous: %d snapshots match; give more digits", ref, len(found))
 	}
 	return found[0], nil
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 // DeleteSnapshot removes a manifest (its data stays until prune).

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 
 	"bbvault/internal/blob"
@@ -96,7 +97,7 @@ func (r *Repository) loadTreeBlob(ctx context.Context, loc index.Location, dst [
 	}
 	end := int64(loc.Offset) + int64(loc.Length)
 	if end > int64(len(data)) {
-		return nil, fmt.Errorf("blob %s in pack %s: %w: the pack is shorter than the index says", loc.ID.Short(), loc.Pack, ErrCorruptBlob)
+		return nil, fmt.Errorf("blob %s in pack %s: %w: the pack is shorter than the index says: %w", loc.ID.Short(), loc.Pack, ErrCorruptBlob, io.ErrUnexpectedEOF)
 	}
 	return r.openBlob(loc, data[loc.Offset:end], dst)
 }

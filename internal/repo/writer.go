@@ -74,6 +74,7 @@ type Writer struct {
 	knownOnce sync.Once
 	known     *index.IDSet
 	knownErr  error
+	again     reclaimed // suspect blobs this writer stored again
 
 	idxMu         sync.Mutex
 	unlisted      []index.Pack
@@ -173,20 +174,28 @@ func (w *Writer) save(t blob.Type, data []byte, scratch *[]byte) (blob.ID, bool,
 }
 
 // claim reports whether the caller must store id: neither the repository
-// nor another worker of this writer has it. The repository's blob IDs are
+// nor another worker of this writer has it, or the repository has it only
+// in copies recorded bad (see suspect.go). The repository's blob IDs are
 // loaded into memory once (an SQL query per chunk costs 100 times more).
 func (w *Writer) claim(id blob.ID) (bool, error) {
 	known, err := w.knownSet()
 	if err != nil {
 		return false, err
 	}
+	if w.r.damage().suspect(id) {
+		return w.again.claim(id), nil
+	}
 	return known.Add(id), nil
 }
 
 // knownSet loads the set of blobs the repository holds, once; blobs this
-// writer stores are added to it as they are claimed.
+// writer stores are added to it as they are claimed. First it checks that
+// the packs the index lists are all there (checkPackObjects).
 func (w *Writer) knownSet() (*index.IDSet, error) {
 	w.knownOnce.Do(func() {
+		if err := w.r.checkPackObjects(w.ctx); err != nil && w.ctx.Err() == nil {
+			w.r.log.Warn("could not compare the index with the packs; deduplicating against the index as it is", "error", err)
+		}
 		w.known, w.knownErr = w.r.idx.KnownSet(w.ctx)
 		if w.knownErr != nil {
 			w.knownErr = fmt.Errorf("load the index: %w", w.knownErr)
@@ -196,11 +205,15 @@ func (w *Writer) knownSet() (*index.IDSet, error) {
 }
 
 // Has reports whether the repository or this writer (in a pack not yet
-// uploaded) holds the blob. A manifest written after Finish may name it.
+// uploaded) holds the blob in a copy not recorded bad. A manifest written
+// after Finish may name it.
 func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
 	known, err := w.knownSet()
 	if err != nil {
 		return false, err
+	}
+	if w.r.damage().suspect(id) {
+		return w.again.has(id), nil
 	}
 	return known.Has(id), nil
 }

@@ -27,7 +27,8 @@ func TestExcludeOptions(t *testing.T) {
 		}
 		target := filepath.Join(t.TempDir(), "restored")
 		v.ok("restore", s.ID, "--target", target)
-		fixture.Compare(t, h.Root, target, ex.Match)
+		fixture.Compare(t, h.Root, target, movedExcluding(h, ex.Match))
+		h.CheckMovedAlternates(t, target)
 		fixture.Absent(t, target, "shared/data/attachments/1/upload.tmp", "shared/data/attachments/scratch.tmp",
 			"shared/data/attachments/2", fixture.RepoRel(3), "log", "shared/log")
 	})
@@ -37,7 +38,8 @@ func TestExcludeOptions(t *testing.T) {
 		s := v.snapshot("--home", h.Root, "--include-logs")
 		target := filepath.Join(t.TempDir(), "restored")
 		v.ok("restore", s.ID, "--target", target)
-		fixture.Compare(t, h.Root, target, ex.Match)
+		fixture.Compare(t, h.Root, target, movedExcluding(h, ex.Match))
+		h.CheckMovedAlternates(t, target)
 		for _, logDir := range h.Logs {
 			if c := fixture.Count(t, filepath.Join(target, logDir), nil); c.Files == 0 {
 				t.Errorf("%s restored without its log files", logDir)

@@ -52,7 +52,8 @@ func TestIncrementalSnapshotStoresOnlyThePushes(t *testing.T) {
 
 	target := filepath.Join(t.TempDir(), "second")
 	v.ok("restore", s2.ID, "--target", target)
-	fixture.Compare(t, h.Root, target, fixture.DefaultExcluded)
+	fixture.Compare(t, h.Root, target, h.MovedExcluded)
+	h.CheckMovedAlternates(t, target)
 	for i, id := range []int{1, 2, 3} {
 		dir := filepath.Join(target, fixture.RepoRel(id))
 		if head := fixture.Git(t, dir, "rev-parse", "master"); head != pushes[i].Commit {

@@ -208,6 +208,12 @@ func newHome(t *testing.T, opts fixture.Options) *fixture.Home {
 }
 
 // smallHome is a home for tests that are about one behaviour, not volume.
+// movedExcluding is match, plus the file a restore to another path
+// rewrites (h.CheckMovedAlternates checks it).
+func movedExcluding(h *fixture.Home, match func(string) bool) func(string) bool {
+	return func(rel string) bool { return match(rel) || rel == h.AlternatesFile() }
+}
+
 func smallHome(t *testing.T) *fixture.Home {
 	return newHome(t, fixture.Options{PullRequests: 50, Attachments: 20, Commits: 10})
 }

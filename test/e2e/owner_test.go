@@ -41,7 +41,8 @@ func TestOwners(t *testing.T) {
 		v := v.with(t)
 		target := filepath.Join(t.TempDir(), "restored")
 		v.ok("restore", "latest", "--target", target)
-		fixture.Compare(t, h.Root, target, fixture.DefaultExcluded)
+		fixture.Compare(t, h.Root, target, h.MovedExcluded)
+		h.CheckMovedAlternates(t, target)
 		var ls []lsEntry
 		v.json(&ls, "ls", "latest", "shared/data/attachments")
 		for _, e := range ls {
@@ -61,7 +62,7 @@ func TestOwners(t *testing.T) {
 		uid, _ := strconv.Atoi(nobody.Uid)
 		gid, _ := strconv.Atoi(nobody.Gid)
 		allOwnedBy(t, target, uid, gid)
-		fixture.CompareWith(t, h.Root, target, fixture.CompareOptions{Excluded: fixture.DefaultExcluded, IgnoreOwner: true})
+		fixture.CompareWith(t, h.Root, target, fixture.CompareOptions{Excluded: h.MovedExcluded, IgnoreOwner: true})
 	})
 }
 

@@ -39,7 +39,8 @@ func TestRestoreTargets(t *testing.T) {
 		v := v.with(t)
 		target := t.TempDir()
 		v.ok("restore", "latest", "--target", target)
-		fixture.Compare(t, h.Root, target, fixture.DefaultExcluded)
+		fixture.Compare(t, h.Root, target, h.MovedExcluded)
+		h.CheckMovedAlternates(t, target)
 	})
 	t.Run("accepts a directory holding only lost+found", func(t *testing.T) {
 		v := v.with(t)
@@ -51,7 +52,7 @@ func TestRestoreTargets(t *testing.T) {
 		if fi, err := os.Lstat(filepath.Join(target, "lost+found")); err != nil || !fi.IsDir() {
 			t.Errorf("lost+found should be left in place: %v", err)
 		}
-		fixture.Compare(t, h.Root, target, func(rel string) bool { return rel == "lost+found" || fixture.DefaultExcluded(rel) })
+		fixture.Compare(t, h.Root, target, func(rel string) bool { return rel == "lost+found" || h.MovedExcluded(rel) })
 	})
 	t.Run("--include restores one repository", func(t *testing.T) {
 		checkIncludeOneRepository(t, v.with(t), h)

@@ -37,6 +37,7 @@ var cases = []testCase{
 	{"InvalidNames", testInvalidNames},
 	{"Concurrent", testConcurrent},
 	{"CancelledContext", testCancelled},
+	{"NoLeftoversFromCompletePuts", testNoLeftovers},
 }
 
 // Run runs the conformance suite. newBackend returns a fresh, empty backend

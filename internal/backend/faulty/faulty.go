@@ -209,3 +209,27 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 	}
 	return after(OpDelete, name, fired)
 }
+
+// Leftovers implements backend.Backend; faults of OpList hit it.
+func (b *Backend) Leftovers(ctx context.Context, prefix string, fn func(backend.Leftover) error) error {
+	fired := b.trigger(OpList, prefix)
+	if err := before(ctx, OpList, prefix, fired); err != nil {
+		return err
+	}
+	if err := b.inner.Leftovers(ctx, prefix, fn); err != nil {
+		return err
+	}
+	return after(OpList, prefix, fired)
+}
+
+// RemoveLeftover implements backend.Backend; faults of OpDelete hit it.
+func (b *Backend) RemoveLeftover(ctx context.Context, l backend.Leftover) error {
+	fired := b.trigger(OpDelete, l.Name)
+	if err := before(ctx, OpDelete, l.Name, fired); err != nil {
+		return err
+	}
+	if err := b.inner.RemoveLeftover(ctx, l); err != nil {
+		return err
+	}
+	return after(OpDelete, l.Name, fired)
+}

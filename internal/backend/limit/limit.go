@@ -95,3 +95,17 @@ func (s *slotReader) Close() error {
 	defer s.release()
 	return s.ReadCloser.Close()
 }
+
+// Leftovers implements backend.Backend without taking a slot, like List.
+func (b *Backend) Leftovers(ctx context.Context, prefix string, fn func(backend.Leftover) error) error {
+	return b.inner.Leftovers(ctx, prefix, fn)
+}
+
+// RemoveLeftover implements backend.Backend.
+func (b *Backend) RemoveLeftover(ctx context.Context, l backend.Leftover) error {
+	if err := b.acquire(ctx, "remove leftover", l.Name); err != nil {
+		return err
+	}
+	defer b.sem.Release(1)
+	return b.inner.RemoveLeftover(ctx, l)
+}

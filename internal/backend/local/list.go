@@ -14,12 +14,33 @@ import (
 // List implements backend.Backend. It walks only the deepest directory the
 // prefix names in full and skips temporary files.
 func (b *Backend) List(ctx context.Context, prefix string, fn func(backend.ObjectInfo) error) error {
+	return b.walk(ctx, "list", prefix, func(path string, d fs.DirEntry) error {
+		info, ok, err := b.entry(path, d, prefix)
+		if err != nil {
+			return fmt.Errorf("list %q: %w", prefix, translate(err))
+		}
+		if !ok {
+			return nil
+		}
+		return fn(info)
+	})
+}
+
+// walkStop carries an error of the caller's callback through WalkDir, so
+// it is returned as it is.
+type walkStop struct{ err error }
+
+func (w walkStop) Error() string { return w.err.Error() }
+
+// walk calls visit for every entry below the deepest directory the prefix
+// names in full, skipping directories that cannot hold names with prefix.
+// An error from visit stops the walk and is returned as it is.
+func (b *Backend) walk(ctx context.Context, op, prefix string, visit func(path string, d fs.DirEntry) error) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("list %q: %w", prefix, err)
+		return fmt.Errorf("%s %q: %w", op, prefix, err)
 	}
 	dir := prefix[:strings.LastIndex(prefix, "/")+1]
 	start := filepath.Join(b.root, filepath.FromSlash(dir))
-	var fnErr error
 	err := filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == start && errors.Is(translate(err), backend.ErrNotFound) {
@@ -33,20 +54,17 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(backend.Objec
 		if d.IsDir() && path != start && !b.dirMatches(path, prefix) {
 			return filepath.SkipDir
 		}
-		info, ok, err := b.entry(path, d, prefix)
-		if !ok || err != nil {
-			return err
-		}
-		if fnErr = fn(info); fnErr != nil {
-			return fnErr
+		if err := visit(path, d); err != nil {
+			return walkStop{err}
 		}
 		return nil
 	})
+	var stop walkStop
 	switch {
-	case fnErr != nil:
-		return fnErr
+	case errors.As(err, &stop):
+		return stop.err
 	case err != nil:
-		return fmt.Errorf("list %q: %w", prefix, translate(err))
+		return fmt.Errorf("%s %q: %w", op, prefix, translate(err))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,6 +28,52 @@ func TestConformance(t *testing.T) {
 		}
 		return b
 	})
+}
+
+// leaveTemp leaves what a Put of name killed before its rename leaves: a
+// temporary file in the object's directory.
+func leaveTemp(t *testing.T, b backend.Backend, name string) {
+	t.Helper()
+	dir := filepath.Join(strings.TrimPrefix(b.Location(), "local:"), filepath.FromSlash(path.Dir(name)))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("partial"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLeftovers(t *testing.T) {
+	backendtest.RunLeftovers(t, func(t *testing.T) backend.Backend {
+		b, err := local.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}, leaveTemp)
+}
+
+func TestRemoveLeftoverRemovesOnlyTemporaryFiles(t *testing.T) {
+	b, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, b, "data/ab/one", "1")
+	for _, id := range []string{"data/ab/one", "../x/.tmp-1", "/etc/.tmp-1", ""} {
+		if err := b.RemoveLeftover(context.Background(), backend.Leftover{Name: id, ID: id}); err == nil {
+			t.Errorf("RemoveLeftover(%q) succeeded", id)
+		}
+	}
+	if _, err := b.Stat(context.Background(), "data/ab/one"); err != nil {
+		t.Errorf("the object is gone after refused RemoveLeftover calls: %v", err)
+	}
 }
 
 func TestOpenMissingDirectory(t *testing.T) {

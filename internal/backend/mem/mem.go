@@ -151,3 +151,20 @@ func start(ctx context.Context, op, name string) error {
 	}
 	return nil
 }
+
+// Leftovers implements backend.Backend: a Put here is stored whole or not
+// at all, so it never leaves anything behind.
+func (b *Backend) Leftovers(ctx context.Context, prefix string, _ func(backend.Leftover) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("list leftovers %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// RemoveLeftover implements backend.Backend; there are none to remove.
+func (b *Backend) RemoveLeftover(ctx context.Context, l backend.Leftover) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("remove leftover %s: %w", l.Name, err)
+	}
+	return nil
+}

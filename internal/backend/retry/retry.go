@@ -178,3 +178,30 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(backend.Objec
 	}
 	return err
 }
+
+// Leftovers implements backend.Backend, retried like List.
+func (b *Backend) Leftovers(ctx context.Context, prefix string, fn func(backend.Leftover) error) error {
+	seen := make(map[string]struct{})
+	var fnErr error
+	err := b.do(ctx, "list leftovers", fmt.Sprintf("%q", prefix), func() error {
+		return b.inner.Leftovers(ctx, prefix, func(l backend.Leftover) error {
+			if _, dup := seen[l.ID]; dup {
+				return nil
+			}
+			seen[l.ID] = struct{}{}
+			if fnErr = fn(l); fnErr != nil {
+				return backend.Permanent(fnErr)
+			}
+			return nil
+		})
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
+// RemoveLeftover implements backend.Backend.
+func (b *Backend) RemoveLeftover(ctx context.Context, l backend.Leftover) error {
+	return b.do(ctx, "remove leftover", l.Name, func() error { return b.inner.RemoveLeftover(ctx, l) })
+}

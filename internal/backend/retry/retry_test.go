@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,12 +17,36 @@ import (
 	"bbvault/internal/backend"
 	"bbvault/internal/backend/backendtest"
 	"bbvault/internal/backend/faulty"
+	"bbvault/internal/backend/local"
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/backend/retry"
 )
 
 // fast retries without noticeable waits.
 var fast = retry.Options{Attempts: 4, InitialDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
+
+// TestLeftoversThroughFaults: listing and removing leftovers are retried
+// like List and Delete.
+func TestLeftoversThroughFaults(t *testing.T) {
+	var inner *local.Backend
+	backendtest.RunLeftovers(t, func(t *testing.T) backend.Backend {
+		var err error
+		if inner, err = local.Open(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		f := faulty.New(inner, 3, faulty.Fault{Op: faulty.OpList, Every: 2}, faulty.Fault{Op: faulty.OpDelete, Kind: faulty.FailAfter, Every: 2})
+		return retry.New(f, fast)
+	}, func(t *testing.T, _ backend.Backend, name string) {
+		t.Helper()
+		dir := filepath.Join(strings.TrimPrefix(inner.Location(), "local:"), filepath.FromSlash(path.Dir(name)))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".tmp-left"), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
 
 // TestConformanceThroughFaults runs the suite against a backend that fails
 // often but recoverably: the retry wrapper must hide every fault.

@@ -233,3 +233,31 @@ func TestPutWrongLengthMultipart(t *testing.T) {
 		t.Errorf("unfinished multipart upload left behind: %+v", upload)
 	}
 }
+
+// TestLeftovers: an upload started and never completed (a Put of a large
+// pack killed half-way) is listed as a leftover and aborted by
+// RemoveLeftover; the key prefix applies to both.
+func TestLeftovers(t *testing.T) {
+	srv := testenv.MinIO(t)
+	var bucket string
+	backendtest.RunLeftovers(t, func(t *testing.T) backend.Backend {
+		bucket = srv.NewBucket(t)
+		return open(t, s3.Config{Endpoint: srv.Endpoint, Bucket: bucket, Prefix: "bb/prod",
+			AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	}, func(t *testing.T, _ backend.Backend, name string) {
+		t.Helper()
+		core, err := minio.NewCore(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		id, err := core.NewMultipartUpload(ctx, bucket, "bb/prod/"+name, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := bytes.Repeat([]byte("x"), 1<<10)
+		if _, err := core.PutObjectPart(ctx, bucket, "bb/prod/"+name, id, 1, bytes.NewReader(part), int64(len(part)), minio.PutObjectPartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -60,6 +60,8 @@ type snapshotJSON struct {
 	DBBytes           *int64       `json:"db_bytes,omitempty"` // only with a database
 	// FSSnapshot is the filesystem snapshot the home was read from, if any.
 	FSSnapshot *repo.FSSnapshotMeta `json:"fs_snapshot,omitempty"`
+	// Nodes are the Mesh nodes' homes, as the manifest names them.
+	Nodes []repo.NodeTree `json:"nodes,omitempty"`
 }
 
 func newSnapshotJSON(res *flow.Result) snapshotJSON {
@@ -69,7 +71,7 @@ func newSnapshotJSON(res *flow.Result) snapshotJSON {
 		BytesAdded: res.BytesAdded, BytesStored: res.StoredBytes, FilesUnchanged: m.Counts.FilesUnchanged,
 		LockWindowMs: m.LockWindowMs, ChangedDuringRead: len(res.Home.ChangedDuringRead),
 		Skipped: len(res.Home.Warnings), TimingsMs: m.Timings, DBBytes: dbBytes(m),
-		Mode: m.GuessMode(), FSSnapshot: m.FSSnapshot}
+		Mode: m.GuessMode(), FSSnapshot: m.FSSnapshot, Nodes: m.Nodes}
 }
 
 // dbBytes is the size of m's database dump, or nil without one.

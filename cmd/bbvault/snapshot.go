@@ -32,6 +32,7 @@ type snapshotOptions struct {
 	fs           fsFlags
 	zeroDowntime bool
 	dbUnlockAt   string
+	mesh         meshFlags
 }
 
 func newSnapshotCommand(g *globals) *cobra.Command {
@@ -70,6 +71,7 @@ plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 	o.bb.register(f)
 	o.db.register(f)
 	o.fs.register(f)
+	o.mesh.register(f)
 	f.BoolVar(&o.zeroDowntime, "zero-downtime", false, "no maintenance lock (Bitbucket Data Center 4.8+): the database's snapshot, then the filesystem's; needs --fs-snapshot and --bitbucket-url")
 	f.StringVar(&o.dbUnlockAt, "db-unlock-at", "export", "when the database lets Bitbucket go: export (its snapshot exported; a catalog check then proves no schema change landed before pg_dump's locks) or locks (pg_dump holds its table locks)")
 	return cmd
@@ -131,6 +133,9 @@ func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.S
 	}
 	if o.dbUnlockAt == "locks" {
 		opts.DBUnlockAt = flow.ReleaseAtLocks
+	}
+	if opts.Mesh, err = o.mesh.source(g, o); err != nil {
+		return opts, err
 	}
 	opts.FS, err = o.fs.snapshot(g, o.home, &o.bb, walk)
 	return opts, err
@@ -232,6 +237,7 @@ func printSnapshotResult(g *globals, res *flow.Result) error {
 	if db := flow.DatabaseOf(m); db != nil {
 		g.printf("  database: %s\n", progress.Bytes(db.Size))
 	}
+	printNodes(g, m)
 	g.printf("  added:    %s new data (%s stored)\n", progress.Bytes(res.BytesAdded), progress.Bytes(res.StoredBytes))
 	printWindow(g, m)
 	g.printf("  duration: %s\n", res.Duration.Round(time.Millisecond))
@@ -254,5 +260,17 @@ func printWindow(g *globals, m *repo.Manifest) {
 			m.LockWindowMs, t.LockAndDrain, t.FSSnapshot, t.DatabaseUnderLock)
 	case repo.ModeZeroDowntime:
 		g.printf("  zero downtime: never locked; filesystem snapshot %d ms after the database's\n", t.DatabaseToFS)
+	}
+	if t.LockToNodesEnd > 0 {
+		g.printf("  Mesh nodes: the slowest locked pass ended %d ms after the lock\n", t.LockToNodesEnd)
+	}
+}
+
+// printNodes prints each Mesh node's home.
+func printNodes(g *globals, m *repo.Manifest) {
+	for _, n := range m.Nodes {
+		g.printf("  node %s (%s:%s): %d files, %s, %s read, %d unchanged; pre-lock pass %d ms, locked pass %d ms\n",
+			n.Name, n.Host, n.Home, n.Counts.Files, progress.Bytes(n.Counts.Bytes), progress.Bytes(n.Counts.BytesRead),
+			n.Counts.FilesUnchanged, n.Timings.PreLock, n.Timings.LockedPass)
 	}
 }

@@ -334,7 +334,7 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 		Bitbucket:    rn.res.Bitbucket,
 		LockWindowMs: rn.res.LockWindow.Milliseconds(),
 		Mode:         rn.mode(), FSSnapshot: rn.res.FSSnapshot, Root: rn.root,
-		Nodes:        rn.nodeTrees(),
+		Nodes: rn.nodeTrees(),
 	}
 	rn.res.Nodes = m.Nodes
 	rn.res.Mode = m.Mode

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"bbvault/internal/blob"
-	"bbvault/internal/mesh"
 	"bbvault/internal/repo"
 )
 
@@ -84,8 +83,8 @@ func (rn *run) preLockPass(ctx context.Context, prev *blob.ID) (*blob.ID, error)
 	return root, nil
 }
 
-// preLockPasses runs the primary's pre-lock pass and every Mesh node's at
-// once; the first failure stops the others.
+// preLockPasses runs the primary's pre-lock pass beside the Mesh nodes'
+// (see nodesPreLock); the first failure stops the others.
 func (rn *run) preLockPasses(ctx context.Context, prev *blob.ID) (*blob.ID, error) {
 	if len(rn.nodes) == 0 {
 		return rn.preLockPass(ctx, prev)
@@ -96,7 +95,7 @@ func (rn *run) preLockPasses(ctx context.Context, prev *blob.ID) (*blob.ID, erro
 		root, err = rn.preLockPass(gctx, prev)
 		return err
 	})
-	g.Go(func() error { return rn.nodesPass(gctx, mesh.PhasePreLock) })
+	g.Go(func() error { return rn.nodesPreLock(gctx) })
 	return root, g.Wait()
 }
 

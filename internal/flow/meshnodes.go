@@ -147,6 +147,35 @@ func (rn *run) nodePass(ctx context.Context, nr *nodeRun, phase string) error {
 	return nil
 }
 
+// nodesPreLock runs every node's pre-lock pass. A node read for the first
+// time (no tree of it in the parent snapshot) waits for the first-timers
+// before it: replicas hold the same files, and a writer only skips the
+// blobs indexed when its pass starts, so first passes at once would each
+// store the replicas' data. The others run at once, beside them.
+func (rn *run) nodesPreLock(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var first []*nodeRun
+	for _, nr := range rn.nodes {
+		if nr.prev == nil {
+			first = append(first, nr)
+			continue
+		}
+		g.Go(func() error { return rn.nodePass(gctx, nr, mesh.PhasePreLock) })
+	}
+	g.Go(func() error {
+		for _, nr := range first {
+			if err := rn.nodePass(gctx, nr, mesh.PhasePreLock); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("%w: %w", ErrMeshNode, err)
+	}
+	return nil
+}
+
 // nodesLockedAction is the locked pass of every node, all at once: the
 // action under the lock beside the primary's. It records when the slowest
 // node was done.

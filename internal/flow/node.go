@@ -76,9 +76,17 @@ func (h *nodeHandler) Open(ctx context.Context, hello mesh.Request) (mesh.Ready,
 		Home: walker.Root()}, nil
 }
 
-// Pass archives the home once; the pre-lock pass's data is uploaded before
-// it reports, so that the locked pass has only changes to store.
+// Pass archives the home once; the pre-lock pass first reads the index
+// other nodes wrote, and its data is uploaded before it reports, so that
+// the locked pass has only changes to store.
 func (h *nodeHandler) Pass(ctx context.Context, phase string, parent *blob.ID, p *mesh.Progress) (mesh.PassResult, error) {
+	if phase == mesh.PhasePreLock {
+		// What other nodes stored since this node opened the repository
+		// (the same replicas) is not stored again.
+		if err := h.r.SyncIndex(ctx); err != nil {
+			return mesh.PassResult{}, fmt.Errorf("reading the index other nodes wrote: %w", err)
+		}
+	}
 	var ap archiver.Progress
 	p.Track(func() (int64, int64) { return ap.Files.Load(), ap.Bytes.Load() })
 	root, st, err := archiver.Archive(ctx, h.r, h.w, archiver.Options{Walker: h.walker, Parent: parent,

@@ -25,6 +25,8 @@ type MeshSSH struct {
 	// Args, if set, are extra arguments of `bbvault node serve` for node
 	// (excludes, workers).
 	Args func(node mesh.Node) []string
+	// OnProgress, if set, gets each node's progress during a pass.
+	OnProgress func(node string, files, bytes int64)
 }
 
 // Nodes are the nodes to reach.
@@ -36,7 +38,11 @@ func (m *MeshSSH) Dial(ctx context.Context, node mesh.Node) (NodeSession, error)
 	if m.Args != nil {
 		args = m.Args(node)
 	}
-	s, err := mesh.Dial(ctx, m.Transport, node, m.Hello, mesh.DialOptions{Args: args})
+	opts := mesh.DialOptions{Args: args}
+	if m.OnProgress != nil {
+		opts.OnProgress = func(files, bytes int64) { m.OnProgress(node.Name, files, bytes) }
+	}
+	s, err := mesh.Dial(ctx, m.Transport, node, m.Hello, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"bbvault/internal/blob"
+	"bbvault/internal/mesh"
 	"bbvault/internal/repo"
 )
 
@@ -84,7 +85,7 @@ func (rn *run) preLockPass(ctx context.Context, prev *blob.ID) (*blob.ID, error)
 }
 
 // preLockPasses runs the primary's pre-lock pass beside the Mesh nodes'
-// (see nodesPreLock); the first failure stops the others.
+// (see nodesPass); the first failure stops the others.
 func (rn *run) preLockPasses(ctx context.Context, prev *blob.ID) (*blob.ID, error) {
 	if len(rn.nodes) == 0 {
 		return rn.preLockPass(ctx, prev)
@@ -95,7 +96,7 @@ func (rn *run) preLockPasses(ctx context.Context, prev *blob.ID) (*blob.ID, erro
 		root, err = rn.preLockPass(gctx, prev)
 		return err
 	})
-	g.Go(func() error { return rn.nodesPreLock(gctx) })
+	g.Go(func() error { return rn.nodesPass(gctx, mesh.PhasePreLock) })
 	return root, g.Wait()
 }
 

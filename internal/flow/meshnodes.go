@@ -119,19 +119,6 @@ func (rn *run) nodeParents(parent *repo.Manifest) {
 	}
 }
 
-// nodesPass runs phase on every node at once; the first failure stops the
-// others (their sessions end, and the nodes with them).
-func (rn *run) nodesPass(ctx context.Context, phase string) error {
-	g, gctx := errgroup.WithContext(ctx)
-	for _, nr := range rn.nodes {
-		g.Go(func() error { return rn.nodePass(gctx, nr, phase) })
-	}
-	if err := g.Wait(); err != nil {
-		return fmt.Errorf("%w: %w", ErrMeshNode, err)
-	}
-	return nil
-}
-
 // nodePass runs one pass on one node and keeps its tree as the node's
 // latest.
 func (rn *run) nodePass(ctx context.Context, nr *nodeRun, phase string) error {
@@ -153,12 +140,13 @@ func (rn *run) nodePass(ctx context.Context, nr *nodeRun, phase string) error {
 	return nil
 }
 
-// nodesPreLock runs every node's pre-lock pass. A node read for the first
-// time (no tree of it in the parent snapshot) waits for the first-timers
-// before it: replicas hold the same files, and a writer only skips the
-// blobs indexed when its pass starts, so first passes at once would each
-// store the replicas' data. The others run at once, beside them.
-func (rn *run) nodesPreLock(ctx context.Context) error {
+// nodesPass runs phase on every node. A node read for the first time (no
+// tree of it yet: not in the parent snapshot, no pre-lock pass) waits for
+// the first-timers before it: replicas hold the same files, and a writer
+// skips only the blobs indexed when its pass starts, so first passes at
+// once would each store the replicas' data. The others run at once, beside
+// them. The first failure stops every node.
+func (rn *run) nodesPass(ctx context.Context, phase string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	var first []*nodeRun
 	for _, nr := range rn.nodes {
@@ -166,11 +154,11 @@ func (rn *run) nodesPreLock(ctx context.Context) error {
 			first = append(first, nr)
 			continue
 		}
-		g.Go(func() error { return rn.nodePass(gctx, nr, mesh.PhasePreLock) })
+		g.Go(func() error { return rn.nodePass(gctx, nr, phase) })
 	}
 	g.Go(func() error {
 		for _, nr := range first {
-			if err := rn.nodePass(gctx, nr, mesh.PhasePreLock); err != nil {
+			if err := rn.nodePass(gctx, nr, phase); err != nil {
 				return err
 			}
 		}

@@ -209,6 +209,9 @@ func (rn *run) preflight(ctx context.Context) error {
 		if err := rn.opts.Lock.Check(ctx); err != nil {
 			return err
 		}
+		if err := rn.checkMeshCovered(ctx); err != nil {
+			return err
+		}
 	case rn.opts.ZeroDowntime != nil:
 		if err := rn.opts.ZeroDowntime.CheckZeroDowntime(ctx); err != nil {
 			return err

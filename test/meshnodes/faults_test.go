@@ -173,3 +173,24 @@ func addSparseFile(t *testing.T, home string) {
 		t.Error(err)
 	}
 }
+
+// A snapshot that leaves out a Mesh node Bitbucket lists fails before the
+// lock, naming the node; a node given by its host instead of its name
+// counts.
+func TestMeshNodeLeftOutIsRefused(t *testing.T) {
+	d := newDeployment(t, deployOptions{nodes: 3, replicas: 2})
+	_, err := flow.Snapshot(context.Background(), d.r, d.options(d.meshNodes(d.nodes[:2])))
+	if !errors.Is(err, flow.ErrMeshUncovered) || !strings.Contains(err.Error(), "mesh3") {
+		t.Fatalf("err = %v, want the snapshot refused for leaving out mesh3", err)
+	}
+	d.assertUnlocked()
+	if len(d.bb.LockWindows()) != 0 || d.snapshotCount() != 0 {
+		t.Fatal("a refused snapshot locked Bitbucket or wrote a manifest")
+	}
+	nodes := append([]mesh.Node(nil), d.nodes...)
+	nodes[2].Name, nodes[2].Host = "third", "root@mesh3.mesh.invalid" // the RPC URL's host (the test's ssh reaches any)
+	res, err := flow.Snapshot(context.Background(), d.r, d.options(d.meshNodes(nodes)))
+	if err != nil || res.Manifest.Node("third") == nil {
+		t.Fatalf("err = %v: want the node given by its RPC host accepted", err)
+	}
+}

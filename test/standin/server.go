@@ -45,7 +45,8 @@ type Options struct {
 	// keeps pushing to while it is not locked (see MakeHome).
 	Home string
 	// Mesh are Bitbucket Mesh nodes (Bitbucket 8.0+; see MakeMeshHomes):
-	// with Home, their repositories receive pushes too, every replica of
+	// with Home, their homes' repositories receive pushes too (without
+	// it the nodes are only listed), every replica of
 	// one in the same push, and pushing to them stops before the instance
 	// reports DRAINED, as for the primary's. The admin REST API lists them.
 	Mesh []MeshNode

@@ -118,8 +118,11 @@ func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.S
 	if err := o.checkModeFlags(g); err != nil {
 		return opts, err
 	}
-	o.bb.fillFromEnv(g.getenv)
 	var err error
+	if opts.Mesh, err = o.mesh.source(g, o); err != nil {
+		return opts, err
+	}
+	o.bb.fillFromEnv(g.getenv)
 	if o.zeroDowntime {
 		opts.ZeroDowntime, err = o.bb.instance(g)
 	} else if lock, lerr := o.bb.locker(g); lerr != nil || lock != nil {
@@ -134,9 +137,7 @@ func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.S
 	if o.dbUnlockAt == "locks" {
 		opts.DBUnlockAt = flow.ReleaseAtLocks
 	}
-	if opts.Mesh, err = o.mesh.source(g, o); err != nil {
-		return opts, err
-	}
+
 	opts.FS, err = o.fs.snapshot(g, o.home, &o.bb, walk)
 	return opts, err
 }

@@ -208,7 +208,7 @@ func (s *Server) meshNodes(*http.Request) reply {
 	nodes := make([]meshNodeJSON, 0, len(s.opts.Mesh))
 	for i, n := range s.opts.Mesh {
 		id := strconv.Itoa(i + 1)
-		nodes = append(nodes, meshNodeJSON{ID: id, Name: n.Name, RPCID: id, RPCURL: "http://" + n.Name + ".mesh.invalid:7777",
+		nodes = append(nodes, meshNodeJSON{ID: id, Name: n.Name, RPCID: id, RPCURL: "http://" + rpcHost(n.Name) + ":7777",
 			State: "AVAILABLE", LastSeenDate: time.Now().UnixMilli()})
 	}
 	if s.opts.MeshList == MeshListPage {
@@ -216,6 +216,12 @@ func (s *Server) meshNodes(*http.Request) reply {
 			"isLastPage": true, "values": nodes}}
 	}
 	return reply{status: http.StatusOK, body: nodes}
+}
+
+// rpcHost is the host name of a node's RPC URL: its name, in lower case,
+// with dashes for spaces, in the .mesh.invalid domain.
+func rpcHost(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), " ", "-") + ".mesh.invalid"
 }
 
 func atoi(s string) int {

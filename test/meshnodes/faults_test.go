@@ -2,7 +2,6 @@ package meshnodes
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
@@ -151,25 +150,9 @@ func TestMeshNodeDiesDuringLockedPass(t *testing.T) {
 	d.assertFailedCleanly(err, "mesh3", true)
 }
 
-// addSparseFile adds a 1 TiB sparse file to home: a pass over it cannot end
-// within a test.
+// addSparseFile adds a file a pass cannot read to its end to home.
 func addSparseFile(t *testing.T, home string) {
-	path := filepath.Join(home, "repositories", "huge.pack")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	buf := make([]byte, 1<<20)
-	rand.Read(buf)
-	_, err = f.Write(buf)
-	if err == nil {
-		err = f.Truncate(1 << 40)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSparse(filepath.Join(home, "repositories", "huge.pack")); err != nil {
 		t.Error(err)
 	}
 }

@@ -179,17 +179,25 @@ func (c *cluster) assertNoNodeLocks() {
 	}
 }
 
-// sparseHome is a home whose pass cannot end within a test: a 1 TiB sparse
-// file (read at a few GB/s).
+// sparseHome is a home whose pass cannot end within a test (writeSparse).
 func sparseHome(t testing.TB) string {
 	home := makeHome(t, 1)
 	big := filepath.Join(home, "shared", "data", "attachments", "huge.bin")
 	if err := os.MkdirAll(filepath.Dir(big), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(big)
-	if err != nil {
+	if err := writeSparse(big); err != nil {
 		t.Fatal(err)
+	}
+	return home
+}
+
+// writeSparse writes a file no pass can read to its end within a test: 1
+// MiB of data, then a hole to 1 TiB (read at a few GB/s).
+func writeSparse(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
 	buf := make([]byte, 1<<20)
 	rand.Read(buf)
@@ -200,10 +208,7 @@ func sparseHome(t testing.TB) string {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return home
+	return err
 }
 
 // midPass starts a pre-lock pass over a home that cannot be read to its end

@@ -109,8 +109,8 @@ func (rn *run) capture(ctx context.Context, prev *blob.ID, dump *dumpGroup, m *m
 }
 
 // lockedActions are what happens under the lock, all at once: the start of
-// the database dump, and either the filesystem snapshot or the locked pass
-// over the live home.
+// the database dump, every Mesh node's locked pass, and either the
+// filesystem snapshot or the locked pass over the live home.
 func (rn *run) lockedActions(prev *blob.ID, dump *dumpGroup, m *moment) []action {
 	acts := []action{{name: "database", run: func(ctx context.Context) error { return rn.startDump(ctx, dump, m) }}}
 	if len(rn.nodes) > 0 {

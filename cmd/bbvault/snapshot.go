@@ -54,6 +54,12 @@ tens of milliseconds whatever the size of the home. With --zero-downtime as well
 (Bitbucket Data Center 4.8+) nothing is locked: the database's snapshot is taken first,
 then the filesystem's.
 
+With --mesh-node (repeatable) the homes of Bitbucket Mesh nodes go into the same snapshot:
+each node is reached with ssh before the lock and runs bbvault there, reading its own disk
+into the repository; its pre-lock pass runs beside this host's, its locked pass under the
+same lock at the same time, and Bitbucket is unlocked when the slowest node is done. Any
+node failing fails the snapshot. bbvault mesh-nodes lists the nodes Bitbucket knows.
+
 Default excludes (Atlassian's): caches/, tmp/, export/, .lock, data/db.*, search/data/,
 plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 		Args: cobra.NoArgs,

@@ -88,6 +88,9 @@ func (d *Dump) startCounting(ctx context.Context) {
 				return
 			}
 		}
+		if d.catalogDone != nil {
+			<-d.catalogDone // the catalog fingerprint reads through the same transaction
+		}
 		t0 := time.Now()
 		rc.rows, rc.err = countRows(ctx, d.tx)
 		rc.took = time.Since(t0)

@@ -95,8 +95,8 @@ func (g git) checkRef(ctx context.Context, dir string, p push) error {
 		return fmt.Errorf("repository %d: %w", p.repoID, err)
 	}
 	if got != p.commit {
-		return fmt.Errorf("repository %d (%s): %s is %q but the last push recorded in the database is %s",
-			p.repoID, dir, p.ref, got, p.commit)
+		return fmt.Errorf("repository %d: %s is %q but the last push recorded in the database is %s (in %s)",
+			p.repoID, p.ref, got, p.commit, dir)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"bbvault/internal/bitbucket"
 	"bbvault/internal/dbstream"
 	"bbvault/internal/flow"
+	"bbvault/internal/fssnap"
 	"bbvault/internal/mesh"
 	"bbvault/internal/repo"
 	"bbvault/test/fixture"
@@ -34,18 +35,26 @@ type deployment struct {
 	state flow.StateFile
 	dsn   string
 	pg    *testenv.PGServer
+	// fsState is the filesystem snapshots' state directory: set, the
+	// primary home is read from a btrfs snapshot taken under the lock.
+	fsState string
 }
 
 type deployOptions struct {
 	nodes, replicas int
 	push            time.Duration // 0: no pushes
 	db              bool
+	btrfs           bool // the primary home on a btrfs subvolume, taken with --fs-snapshot btrfs
 }
 
 func newDeployment(t *testing.T, o deployOptions) *deployment {
 	t.Helper()
 	ctx := context.Background()
 	d := &deployment{cluster: newCluster(t), home: filepath.Join(t.TempDir(), "bitbucket")}
+	if o.btrfs {
+		d.home = testenv.Btrfs(t, 512<<20).Subvolume(t, "bitbucket")
+		d.fsState = t.TempDir()
+	}
 	if err := standin.MakeHome(ctx, d.home, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +107,10 @@ func (d *deployment) meshNodes(nodes []mesh.Node) *flow.MeshSSH {
 
 func (d *deployment) options(m flow.MeshNodes) flow.SnapshotOptions {
 	opts := flow.SnapshotOptions{Home: d.home, Lock: d.locker(), Mesh: m, Host: "coordinator"}
+	if d.fsState != "" {
+		opts.FS = &flow.FSSnap{Options: fssnap.Options{Provider: fssnap.Btrfs, Home: d.home, StateDir: d.fsState},
+			State: flow.FSStateFile{Path: filepath.Join(d.fsState, "fs-snapshot.json")}}
+	}
 	if d.dsn != "" {
 		src, err := dbSource(d.dsn)
 		if err != nil {
@@ -197,10 +210,20 @@ func TestMeshConsistentUnderContinuousPushes(t *testing.T) {
 	if testing.Short() {
 		cycles = 2
 	}
-	d := newDeployment(t, deployOptions{nodes: 3, replicas: 2, push: 5 * time.Millisecond, db: true})
+	t.Run(repo.ModeLocked, func(t *testing.T) { consistentCycles(t, cycles, false) })
+	// The primary home read from a btrfs snapshot taken under the lock,
+	// the nodes' locked passes beside it.
+	t.Run(repo.ModeLockedFS, func(t *testing.T) { consistentCycles(t, 3, true) })
+}
+
+func consistentCycles(t *testing.T, cycles int, btrfs bool) {
+	d := newDeployment(t, deployOptions{nodes: 3, replicas: 2, push: 5 * time.Millisecond, db: true, btrfs: btrfs})
 	ctx := context.Background()
 	for i := range cycles {
 		m := d.snapshot().Manifest
+		if want := map[bool]string{false: repo.ModeLocked, true: repo.ModeLockedFS}[btrfs]; m.Mode != want {
+			t.Fatalf("cycle %d: mode %q, want %q", i, m.Mode, want)
+		}
 		restored := d.pg.DSN(d.pg.NewDB(t))
 		dir := filepath.Join(t.TempDir(), "restore")
 		dirs := d.restoreAll(m, dir, restored)

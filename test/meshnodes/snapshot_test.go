@@ -38,13 +38,16 @@ type deployment struct {
 	// fsState is the filesystem snapshots' state directory: set, the
 	// primary home is read from a btrfs snapshot taken under the lock.
 	fsState string
+	// stateHome is the command line's XDG_STATE_HOME (see cli).
+	stateHome string
 }
 
 type deployOptions struct {
 	nodes, replicas int
 	push            time.Duration // 0: no pushes
 	db              bool
-	btrfs           bool // the primary home on a btrfs subvolume, taken with --fs-snapshot btrfs
+	btrfs           bool          // the primary home on a btrfs subvolume, taken with --fs-snapshot btrfs
+	drain           time.Duration // how long the repositories take to drain; default 120ms
 }
 
 func newDeployment(t *testing.T, o deployOptions) *deployment {
@@ -71,7 +74,7 @@ func newDeployment(t *testing.T, o deployOptions) *deployment {
 		t.Fatal(err)
 	}
 	opts := standin.Options{User: bbUser, Password: bbPass, Home: d.home, Mesh: sn, PushInterval: o.push,
-		DBDrainTime: 50 * time.Millisecond, SCMDrainTime: 120 * time.Millisecond}
+		DBDrainTime: 50 * time.Millisecond, SCMDrainTime: max(o.drain, 120*time.Millisecond)}
 	if o.push == 0 {
 		opts.PushInterval = time.Hour
 	}

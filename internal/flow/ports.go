@@ -139,8 +139,9 @@ type NodeSession interface {
 	Pass(ctx context.Context, phase string, parent *blob.ID) (mesh.PassResult, error)
 	// Finish makes what the node stored durable and ends the session.
 	Finish(ctx context.Context) (mesh.Done, error)
-	// Close ends the session at once: the node stops, and what it stored
-	// stays unreferenced. It may be called any number of times.
+	// Close ends the session: the node stops and drops its repository
+	// lock (or is killed if it does not in time), and what it stored stays
+	// unreferenced. It may be called any number of times.
 	Close()
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,28 +10,15 @@ import (
 // Mistakes in --mesh-node are refused (exit 2, saying what to fix) before
 // anything is opened or locked.
 func TestMeshNodeFlagsAreCheckedFirst(t *testing.T) {
-	dir := t.TempDir()
-	env := map[string]string{"BBVAULT_REPOSITORY": filepath.Join(dir, "no-repo"), "BBVAULT_PASSWORD": "pw",
-		"XDG_STATE_HOME": filepath.Join(dir, "state"), "BITBUCKET_URL": "http://127.0.0.1:1"}
-	home := filepath.Join(dir, "home")
-	if err := os.Mkdir(home, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+	env, home := flagCheckEnv(t)
+	for _, c := range []flagCase{
 		{[]string{"--mesh-node", "mesh1.example.com"}, "write [NAME=][USER@]HOST:/PATH"},
 		{[]string{"--mesh-node", "mesh1:relative/path"}, "absolute path"},
 		{[]string{"--mesh-node", "a=h1:/m", "--mesh-node", "a=h2:/m"}, `two Mesh nodes are named "a"`},
 		{[]string{"--mesh-node", "h1:/m", "--mesh-ssh", " "}, "--mesh-ssh is empty"},
 		{[]string{"--mesh-node", "h1:/m", "--zero-downtime", "--fs-snapshot", "btrfs"}, "--zero-downtime does not cover --mesh-node"},
 	} {
-		args := append([]string{"snapshot", "--home", home}, c.args...)
-		_, stderr, code := runCLI(t, env, args...)
-		if code != exitUsage || !strings.Contains(stderr, c.want) {
-			t.Errorf("%s: exit %d, want %d saying %q:\n%s", strings.Join(c.args, " "), code, exitUsage, c.want, stderr)
-		}
+		c.check(t, env, home)
 	}
 }
 

@@ -18,6 +18,7 @@ func addCommands(root *cobra.Command, g *globals) {
 		newRepairCommand(g),
 		newUnlockRepoCommand(g),
 		newNodeCommand(g),
+		newMeshNodesCommand(g),
 		newDrillCommand(g),
 		newConfigCommand(g),
 		newVersionCommand(g),

@@ -90,6 +90,8 @@ func classifyFlowError(err error) error {
 		return withCode(exitBitbucket, err)
 	case errors.Is(err, flow.ErrDatabase):
 		return withCode(exitDatabase, err)
+	case errors.Is(err, flow.ErrMeshUncovered):
+		return withCode(exitUsage, err)
 	}
 	return err
 }

@@ -61,6 +61,8 @@ type snapshotJSON struct {
 	DBBytes           *int64       `json:"db_bytes,omitempty"` // only with a database
 	// FSSnapshot is the filesystem snapshot the home was read from, if any.
 	FSSnapshot *repo.FSSnapshotMeta `json:"fs_snapshot,omitempty"`
+	// Nodes are the Mesh nodes' homes, as the manifest names them.
+	Nodes []repo.NodeTree `json:"nodes,omitempty"`
 }
 
 func newSnapshotJSON(res *flow.Result) snapshotJSON {
@@ -70,7 +72,16 @@ func newSnapshotJSON(res *flow.Result) snapshotJSON {
 		BytesAdded: res.BytesAdded, BytesStored: res.StoredBytes, FilesUnchanged: m.Counts.FilesUnchanged,
 		LockWindowMs: m.LockWindowMs, ChangedDuringRead: len(res.Home.ChangedDuringRead),
 		Skipped: len(res.Home.Warnings), TimingsMs: m.Timings, DBBytes: dbBytes(m),
-		Mode: m.GuessMode(), FSSnapshot: m.FSSnapshot}
+		Mode: m.GuessMode(), FSSnapshot: m.FSSnapshot, Nodes: m.Nodes}
+}
+
+// nodeNames are the names of m's Mesh nodes, [] without any.
+func nodeNames(m *repo.Manifest) []string {
+	names := make([]string, 0, len(m.Nodes))
+	for _, n := range m.Nodes {
+		names = append(names, n.Name)
+	}
+	return names
 }
 
 // dbBytes is the size of m's database dump, or nil without one.
@@ -94,6 +105,7 @@ type snapshotsEntryJSON struct {
 	LockWindowMs int64            `json:"lock_window_ms"`
 	Mode         string           `json:"mode"`
 	Tags         []string         `json:"tags"`
+	Nodes        []string         `json:"nodes"`              // the Mesh nodes' names
 	DBBytes      *int64           `json:"db_bytes,omitempty"` // only with a database
 	Repair       *repo.RepairInfo `json:"repair,omitempty"`   // only on a snapshot repair wrote
 }
@@ -114,8 +126,8 @@ func newSnapshotsJSON(list repo.SnapshotList) []any {
 	for _, m := range list.Good {
 		out = append(out, snapshotsEntryJSON{ID: m.ID, Time: jsonTime(m.Time), Host: m.Host, Home: m.Home,
 			Files: m.Counts.Files, Bytes: m.Counts.Bytes, BytesAdded: m.Counts.BytesAdded,
-			DurationMs: m.Timings.Total, LockWindowMs: m.LockWindowMs, Mode: m.GuessMode(), Tags: orEmpty(m.Tags),
-			DBBytes: dbBytes(m), Repair: m.Repair})
+			DurationMs: m.Timings.Total, LockWindowMs: m.LockWindowMs, Mode: m.GuessMode(), Tags: orEmpty(m.Tags), Nodes: nodeNames(m), DBBytes: dbBytes(m),
+			Repair: m.Repair})
 	}
 	return out
 }

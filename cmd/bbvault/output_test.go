@@ -31,7 +31,7 @@ var (
 		"database_under_lock": "number", "database": "number", "total": "number"}
 	snapshotsShape = shape{"id": "string", "time": "string", "host": "string", "home": "string",
 		"files": "number", "bytes": "number", "bytes_added": "number", "duration_ms": "number",
-		"lock_window_ms": "number", "mode": "string", "tags": "array"}
+		"lock_window_ms": "number", "mode": "string", "tags": "array", "nodes": "array"}
 	lsShape = shape{"path": "string", "type": "string", "mode": "string", "uid": "number", "gid": "number",
 		"user": "string", "group": "string", "size": "number", "mtime": "string", "link_target": "string"}
 	restoreHomeShape = shape{"snapshot": "string", "files": "number", "dirs": "number", "bytes": "number",

@@ -34,6 +34,7 @@ type snapshotOptions struct {
 	zeroDowntime bool
 	dbUnlockAt   string
 	job          jobFlags
+	mesh         meshFlags
 }
 
 func newSnapshotCommand(g *globals) *cobra.Command {
@@ -55,6 +56,12 @@ while the database's snapshot is exported, so Bitbucket stays locked for the dra
 tens of milliseconds whatever the size of the home. With --zero-downtime as well
 (Bitbucket Data Center 4.8+) nothing is locked: the database's snapshot is taken first,
 then the filesystem's.
+
+With --mesh-node (repeatable) the homes of Bitbucket Mesh nodes go into the same snapshot:
+each node is reached with ssh before the lock and runs bbvault there, reading its own disk
+into the repository; its pre-lock pass runs beside this host's, its locked pass under the
+same lock at the same time, and Bitbucket is unlocked when the slowest node is done. Any
+node failing fails the snapshot. bbvault mesh-nodes lists the nodes Bitbucket knows.
 
 Default excludes (Atlassian's): caches/, tmp/, export/, .lock, data/db.*, search/data/,
 plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
@@ -82,6 +89,7 @@ plugins/.*/, log/ (unless --include-logs), each also under shared/.`,
 	o.bb.register(f)
 	o.db.register(f)
 	o.fs.register(f)
+	o.mesh.register(f)
 	f.BoolVar(&o.zeroDowntime, "zero-downtime", false, "no maintenance lock (Bitbucket Data Center 4.8+): the database's snapshot, then the filesystem's; needs --fs-snapshot and --bitbucket-url")
 	f.StringVar(&o.dbUnlockAt, "db-unlock-at", "export", "when the database lets Bitbucket go: export (its snapshot exported; a catalog check then proves no schema change landed before pg_dump's locks) or locks (pg_dump holds its table locks)")
 	o.job.register(f)
@@ -146,6 +154,9 @@ func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.S
 	}
 	o.bb.stateDirOrDefault(g.getenv)
 	var err error
+	if opts.Mesh, err = o.mesh.source(g, o); err != nil {
+		return opts, err
+	}
 	if o.zeroDowntime {
 		opts.ZeroDowntime, err = o.bb.instance(g)
 	} else if lock, lerr := o.bb.locker(g); lerr != nil || lock != nil {
@@ -160,6 +171,7 @@ func (o *snapshotOptions) flowOptions(g *globals, walk homewalk.Options) (flow.S
 	if o.dbUnlockAt == "locks" {
 		opts.DBUnlockAt = flow.ReleaseAtLocks
 	}
+
 	opts.FS, err = o.fs.snapshot(g, o.home, &o.bb, walk)
 	return opts, err
 }
@@ -284,6 +296,7 @@ func printSnapshotResult(g *globals, res *flow.Result) error {
 	if db := flow.DatabaseOf(m); db != nil {
 		g.printf("  database: %s\n", progress.Bytes(db.Size))
 	}
+	printNodes(g, m)
 	g.printf("  added:    %s new data (%s stored)\n", progress.Bytes(res.BytesAdded), progress.Bytes(res.StoredBytes))
 	printWindow(g, m)
 	g.printf("  duration: %s\n", res.Duration.Round(time.Millisecond))
@@ -310,5 +323,17 @@ func printWindow(g *globals, m *repo.Manifest) {
 			m.LockWindowMs, t.LockAndDrain, t.FSSnapshot, db)
 	case repo.ModeZeroDowntime:
 		g.printf("  zero downtime: never locked; filesystem snapshot %d ms after the database's\n", t.DatabaseToFS)
+	}
+	if t.LockToNodesEnd > 0 {
+		g.printf("  Mesh nodes: the slowest locked pass ended %d ms after the lock\n", t.LockToNodesEnd)
+	}
+}
+
+// printNodes prints each Mesh node's home.
+func printNodes(g *globals, m *repo.Manifest) {
+	for _, n := range m.Nodes {
+		g.printf("  node %s (%s:%s): %d files, %s, %s read, %d unchanged; pre-lock pass %d ms, locked pass %d ms\n",
+			n.Name, n.Host, n.Home, n.Counts.Files, progress.Bytes(n.Counts.Bytes), progress.Bytes(n.Counts.BytesRead),
+			n.Counts.FilesUnchanged, n.Timings.PreLock, n.Timings.LockedPass)
 	}
 }

@@ -21,6 +21,9 @@
 // *APIError. It does not decide when to lock or what to copy: internal/flow
 // orchestrates that.
 //
+// MeshNodes (mesh.go) lists the Mesh nodes the admin REST API reports
+// (Bitbucket 8.0+), for the snapshot's check that none is left out.
+//
 // Secrets never leave this package in text: errors and log records carry
 // URLs whose token query parameter is redacted, and messages Bitbucket sends
 // back are scrubbed of the password, the access token and the request's token.

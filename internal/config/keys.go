@@ -116,6 +116,10 @@ var keys = []Key{
 	{Name: "snapshot.tag", Flag: "tag", Kind: List, Commands: []string{"snapshot"}},
 	{Name: "snapshot.host", Flag: "host", Commands: []string{"snapshot"}},
 	{Name: "snapshot.read_workers", Flag: "read-workers", Kind: Int, Commands: []string{"snapshot"}},
+	{Name: "snapshot.mesh_node", Flag: "mesh-node", Kind: List, Commands: []string{"snapshot"}},
+	{Name: "snapshot.mesh_ssh", Flag: "mesh-ssh", Commands: []string{"snapshot"}},
+	{Name: "snapshot.mesh_bbvault", Flag: "mesh-bbvault", Kind: Path, Commands: []string{"snapshot"}},
+	{Name: "snapshot.mesh_cache_dir", Flag: "mesh-cache-dir", Kind: Path, Commands: []string{"snapshot"}},
 
 	{Name: "restore.target", Flag: "target", Kind: Path, Commands: []string{"restore"}},
 	{Name: "restore.owner", Flag: "owner", Commands: []string{"restore"}},

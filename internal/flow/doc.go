@@ -23,6 +23,18 @@
 // lock: the database's snapshot, then the filesystem's. The full story:
 // docs/filesystem-snapshots.md.
 //
+// With Mesh nodes (meshnodes.go, behind the MeshNodes port; MeshSSH
+// reaches them with internal/mesh over ssh) the coordinator reaches every
+// node before the lock (its preflight), refuses to leave out a node
+// Bitbucket lists (meshdiscover.go), runs each node's pre-lock pass beside
+// the primary's (a node read for the first time after the others, so that
+// replicas are stored once), and under the lock every node's locked pass
+// as one more action: the lock lasts until the slowest node is done. The
+// nodes finish (their packs and index durable) after the unlock, and the
+// manifest names every node's tree. Any node failing fails the run: every
+// session ends (the nodes stop and drop their locks), Bitbucket is
+// unlocked, no manifest is written.
+//
 // The restore timeline: check that the snapshot holds what is asked for and
 // that every target is empty (restore never overwrites); then the home and
 // the database at the same time, so a restore takes as long as the slower

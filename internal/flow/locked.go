@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"bbvault/internal/blob"
+	"bbvault/internal/mesh"
 	"bbvault/internal/repo"
 )
 
@@ -38,7 +39,7 @@ type moment struct {
 // frozen home and the rest of the database stream.
 func (rn *run) consistentFlow(ctx context.Context, prev *blob.ID) (*blob.ID, []repo.Stream, error) {
 	if rn.opts.Lock != nil {
-		root, err := rn.preLockPass(ctx, prev)
+		root, err := rn.preLockPasses(ctx, prev)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -83,6 +84,22 @@ func (rn *run) preLockPass(ctx context.Context, prev *blob.ID) (*blob.ID, error)
 	return root, nil
 }
 
+// preLockPasses runs the primary's pre-lock pass beside the Mesh nodes'
+// (see nodesPass); the first failure stops the others.
+func (rn *run) preLockPasses(ctx context.Context, prev *blob.ID) (*blob.ID, error) {
+	if len(rn.nodes) == 0 {
+		return rn.preLockPass(ctx, prev)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	var root *blob.ID
+	g.Go(func() (err error) {
+		root, err = rn.preLockPass(gctx, prev)
+		return err
+	})
+	g.Go(func() error { return rn.nodesPass(gctx, mesh.PhasePreLock) })
+	return root, g.Wait()
+}
+
 // capture takes the moment the snapshot stands for.
 func (rn *run) capture(ctx context.Context, prev *blob.ID, dump *dumpGroup, m *moment) error {
 	if rn.opts.Lock == nil && rn.opts.FS != nil {
@@ -92,10 +109,13 @@ func (rn *run) capture(ctx context.Context, prev *blob.ID, dump *dumpGroup, m *m
 }
 
 // lockedActions are what happens under the lock, all at once: the start of
-// the database dump, and either the filesystem snapshot or the locked pass
-// over the live home.
+// the database dump, every Mesh node's locked pass, and either the
+// filesystem snapshot or the locked pass over the live home.
 func (rn *run) lockedActions(prev *blob.ID, dump *dumpGroup, m *moment) []action {
 	acts := []action{{name: "database", run: func(ctx context.Context) error { return rn.startDump(ctx, dump, m) }}}
+	if len(rn.nodes) > 0 {
+		acts = append(acts, rn.nodesLockedAction())
+	}
 	if rn.opts.FS != nil {
 		return append(acts, action{name: "filesystem snapshot", run: rn.takeFS})
 	}
@@ -131,6 +151,7 @@ func (rn *run) underLock(ctx context.Context, acts []action) (err error) {
 		}
 		rn.res.Timings.LockAndDrain = rn.since(t0)
 		rn.opts.Logger.Info("Bitbucket locked and drained", "took", time.Duration(rn.res.Timings.LockAndDrain)*time.Millisecond)
+		rn.lockedAt = sess.LockedAt()
 		rn.res.Bitbucket = sess.Info()
 		release = rn.releaser(ctx, sess, sess.LockedAt())
 		var stopWatch func()

@@ -75,9 +75,17 @@ func (h *nodeHandler) Open(ctx context.Context, hello mesh.Request) (mesh.Ready,
 		Home: walker.Root()}, nil
 }
 
-// Pass archives the home once; the pre-lock pass's data is uploaded before
-// it reports, so that the locked pass has only changes to store.
+// Pass archives the home once; a pass without a parent tree first reads
+// the index other nodes wrote, and its data is uploaded before it reports, so that
+// the locked pass has only changes to store.
 func (h *nodeHandler) Pass(ctx context.Context, phase string, parent *blob.ID, p *mesh.Progress) (mesh.PassResult, error) {
+	if parent == nil {
+		// A first read of this home: what other nodes stored since this
+		// node opened the repository (the same replicas) is not stored again.
+		if err := h.r.SyncIndex(ctx); err != nil {
+			return mesh.PassResult{}, fmt.Errorf("reading the index other nodes wrote: %w", err)
+		}
+	}
 	var ap archiver.Progress
 	p.Track(func() (int64, int64) { return ap.Files.Load(), ap.Bytes.Load() })
 	root, st, err := archiver.Archive(ctx, h.r, h.w, archiver.Options{Walker: h.walker, Parent: parent,
@@ -85,9 +93,9 @@ func (h *nodeHandler) Pass(ctx context.Context, phase string, parent *blob.ID, p
 	if err != nil {
 		return mesh.PassResult{}, fmt.Errorf("over %s: %w", h.walker.Root(), err)
 	}
-	if phase == mesh.PhasePreLock {
+	if phase == mesh.PhasePreLock || parent == nil { // indexed, for the nodes read after this one
 		if err := h.w.Flush(ctx); err != nil {
-			return mesh.PassResult{}, fmt.Errorf("upload the pre-lock pass: %w", err)
+			return mesh.PassResult{}, fmt.Errorf("upload the %s pass: %w", phase, err)
 		}
 	}
 	h.opts.Logger.Info("node pass done", "phase", phase, "files", st.Files, "read", st.BytesRead)

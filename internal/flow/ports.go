@@ -5,7 +5,9 @@ import (
 	"io"
 	"time"
 
+	"bbvault/internal/blob"
 	"bbvault/internal/homewalk"
+	"bbvault/internal/mesh"
 )
 
 // Locker is the Bitbucket maintenance lock as the flow needs it.
@@ -116,6 +118,31 @@ type Frozen interface {
 	Check(ctx context.Context) error
 	// Release removes the snapshots. It works after ctx was cancelled.
 	Release(ctx context.Context) error
+}
+
+// MeshNodes are the Bitbucket Mesh nodes a snapshot covers, each reading
+// its own home into the repository (MeshSSH reaches them over ssh).
+type MeshNodes interface {
+	// Nodes are the nodes, each with a unique name.
+	Nodes() []mesh.Node
+	// Dial starts node's side of the snapshot and returns once its
+	// preflight passed: bbvault runs there with the same repository
+	// format, the home is readable and the repository writable from it.
+	Dial(ctx context.Context, node mesh.Node) (NodeSession, error)
+}
+
+// NodeSession is one node's side of a snapshot, from its preflight to its
+// finish. *mesh.Session is one.
+type NodeSession interface {
+	// Pass reads the node's home into the repository, re-reading only what
+	// changed since parent, and returns its tree.
+	Pass(ctx context.Context, phase string, parent *blob.ID) (mesh.PassResult, error)
+	// Finish makes what the node stored durable and ends the session.
+	Finish(ctx context.Context) (mesh.Done, error)
+	// Close ends the session: the node stops and drops its repository
+	// lock (or is killed if it does not in time), and what it stored stays
+	// unreferenced. It may be called any number of times.
+	Close()
 }
 
 // DatabaseTarget is the database a restore writes into. Its errors are

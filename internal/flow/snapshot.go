@@ -14,6 +14,7 @@ import (
 	"bbvault/internal/blob"
 	"bbvault/internal/homewalk"
 	"bbvault/internal/logs"
+	"bbvault/internal/mesh"
 	"bbvault/internal/progress"
 	"bbvault/internal/repo"
 )
@@ -42,6 +43,11 @@ type SnapshotOptions struct {
 	FS FSSnapshot
 	// DBUnlockAt says when the database lets the instance go.
 	DBUnlockAt DBRelease
+	// Mesh, when set, are the Bitbucket Mesh nodes taken in the same
+	// snapshot: reached before the lock, each node's pre-lock pass beside
+	// the primary's, every node's locked pass under the lock at once. Any
+	// node failing fails the snapshot.
+	Mesh MeshNodes
 }
 
 // DBRelease says when, under the lock, the database no longer needs the
@@ -71,8 +77,10 @@ type Result struct {
 	Mode        string               // repo.ModeLocked, repo.ModeLockedFS...
 	FSSnapshot  *repo.FSSnapshotMeta // the filesystem snapshot read, if any
 	Bitbucket   map[string]string
-	BytesAdded  int64
+	BytesAdded  int64 // the primary's and every Mesh node's
 	StoredBytes int64
+	// Nodes are the Mesh nodes' homes, as in the manifest.
+	Nodes []repo.NodeTree
 }
 
 func (o *SnapshotOptions) defaults() {
@@ -108,6 +116,11 @@ type run struct {
 	leftBehind error
 	// root is the home directory's own metadata, from the last pass.
 	root *repo.RootMeta
+	// nodes are the Mesh nodes' sessions and passes; lockedAt is when the
+	// lock was requested and nodesEnd when the slowest node's locked pass
+	// ended.
+	nodes              []*nodeRun
+	lockedAt, nodesEnd time.Time
 }
 
 // Snapshot takes one snapshot of the home (and, when configured, the
@@ -135,11 +148,17 @@ func (o *SnapshotOptions) check() error {
 		return errors.New("flow: zero-downtime mode takes no lock: give ZeroDowntime or Lock, not both")
 	case o.ZeroDowntime != nil && o.FS == nil:
 		return errors.New("flow: zero-downtime mode needs a filesystem snapshot: the live home cannot be read at one moment without the lock")
+	case o.ZeroDowntime != nil && o.Mesh != nil:
+		return errors.New("zero-downtime mode does not cover Mesh nodes (their homes cannot be snapshotted from here): " +
+			"take Mesh snapshots under the maintenance lock")
+	case o.Mesh != nil:
+		return mesh.CheckNames(o.Mesh.Nodes())
 	}
 	return nil
 }
 
 func (rn *run) execute(ctx context.Context) (*Result, error) {
+	defer rn.closeNodes() // every path: a node never outlives the run
 	if err := rn.preflight(ctx); err != nil {
 		return nil, err
 	}
@@ -147,6 +166,7 @@ func (rn *run) execute(ctx context.Context) (*Result, error) {
 	if parent != nil {
 		rn.estFiles, rn.estBytes = parent.Counts.Files, parent.Counts.Bytes
 	}
+	rn.nodeParents(parent)
 	rn.w = rn.r.NewWriter(ctx, rn.opts.Writer)
 	root, dbStreams, err := rn.passes(ctx, parent)
 	if err != nil {
@@ -155,6 +175,9 @@ func (rn *run) execute(ctx context.Context) (*Result, error) {
 	}
 	if err := rn.w.Finish(ctx); err != nil {
 		return nil, rn.withLeftBehind(fmt.Errorf("finish uploads: %w", err))
+	}
+	if err := rn.finishNodes(ctx); err != nil {
+		return nil, rn.withLeftBehind(err)
 	}
 	res, err := rn.writeManifest(ctx, root, parent, dbStreams)
 	if err != nil {
@@ -185,6 +208,9 @@ func (rn *run) preflight(ctx context.Context) error {
 		if err := rn.opts.Lock.Check(ctx); err != nil {
 			return err
 		}
+		if err := rn.checkMeshCovered(ctx); err != nil {
+			return err
+		}
 	case rn.opts.ZeroDowntime != nil:
 		if err := rn.opts.ZeroDowntime.CheckZeroDowntime(ctx); err != nil {
 			return err
@@ -195,7 +221,10 @@ func (rn *run) preflight(ctx context.Context) error {
 	default:
 		rn.opts.Logger.Warn("no Bitbucket URL given: the home is read without the maintenance lock, so the snapshot may be inconsistent")
 	}
-	return rn.prepareFS(ctx)
+	if err := rn.prepareFS(ctx); err != nil {
+		return err
+	}
+	return rn.dialNodes(ctx)
 }
 
 // prepareFS validates the filesystem snapshot (releasing what killed runs
@@ -246,7 +275,7 @@ func (rn *run) passes(ctx context.Context, parent *repo.Manifest) (*blob.ID, []r
 	if parent != nil {
 		prev = parent.Tree
 	}
-	if rn.opts.Lock == nil && rn.opts.Database == nil && rn.opts.FS == nil {
+	if rn.opts.Lock == nil && rn.opts.Database == nil && rn.opts.FS == nil && rn.opts.Mesh == nil {
 		root, st, err := rn.homePass(ctx, "snapshot", rn.walker, prev)
 		rn.res.Home = st
 		return root, nil, err
@@ -304,6 +333,9 @@ func (rn *run) findParent(ctx context.Context) *repo.Manifest {
 
 func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Manifest, streams []repo.Stream) (*Result, error) {
 	st := rn.w.Stats()
+	nodesAdded, nodesStored := rn.nodesAdded()
+	st.NewRawBytes += nodesAdded
+	st.StoredBytes += nodesStored
 	rn.res.Duration = rn.opts.Now().Sub(rn.start)
 	rn.res.BytesAdded, rn.res.StoredBytes = st.NewRawBytes, st.StoredBytes
 	m := &repo.Manifest{
@@ -314,7 +346,9 @@ func (rn *run) writeManifest(ctx context.Context, root *blob.ID, parent *repo.Ma
 		Bitbucket:    rn.res.Bitbucket,
 		LockWindowMs: rn.res.LockWindow.Milliseconds(),
 		Mode:         rn.mode(), FSSnapshot: rn.res.FSSnapshot, Root: rn.root,
+		Nodes: rn.nodeTrees(),
 	}
+	rn.res.Nodes = m.Nodes
 	rn.res.Mode = m.Mode
 	if u, err := user.Current(); err == nil {
 		m.Username = u.Username
@@ -336,6 +370,7 @@ func (rn *run) since(t0 time.Time) int64 { return rn.opts.Now().Sub(t0).Millisec
 func (rn *run) timings() repo.Timings {
 	t := &rn.res.Timings
 	t.Total = rn.since(rn.start)
+	t.LockToNodesEnd = rn.lockToNodesEnd()
 	if rn.dbDone.IsZero() {
 		return *t
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"bbvault/internal/blob"
 )
@@ -167,13 +168,20 @@ func (s *Session) Finish(ctx context.Context) (Done, error) {
 	return *ev.Done, nil
 }
 
-// Close ends the session at once: the node stops whatever it does and
-// removes its lock; what it stored and no manifest names is left for
-// prune. Close waits for the connection to end.
+// closeGrace is how long Close lets a node stop on its own (remove its
+// repository lock, exit) before the connection is killed.
+const closeGrace = 10 * time.Second
+
+// Close ends the session: the end of its input stops the node, which
+// removes its lock and exits; one that has not within closeGrace is killed.
+// What it stored and no manifest names is left for prune. Close returns
+// once the connection ended, so a node that stopped on its own holds no
+// lock by then.
 func (s *Session) Close() {
 	s.close.Do(func() {
 		_ = s.conn.Stdin().Close()
-		s.conn.Kill()
+		kill := time.AfterFunc(closeGrace, s.conn.Kill)
+		defer kill.Stop()
 		for range s.events { // the reader ends with the connection; drop what it still delivers
 		}
 		s.wg.Wait()

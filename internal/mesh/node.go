@@ -28,6 +28,9 @@ func (n Node) String() string {
 // nameRE is what a node name may hold: it becomes a directory name.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// ValidName reports whether name may name a node.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // ParseNode reads a --mesh-node value: [NAME=][USER@]HOST:/PATH, or
 // [NAME=]ssh://[USER@]HOST[:PORT]/PATH. Without NAME the node is named
 // after the first label of its host name (mesh1.example.com: mesh1), or

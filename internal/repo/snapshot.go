@@ -112,6 +112,8 @@ type NodeTree struct {
 	Tree   *blob.ID  `json:"tree"`           // the home's root tree
 	Root   *RootMeta `json:"root,omitempty"` // the home directory's own metadata
 	Counts Counts    `json:"counts,omitzero"`
+	// Timings are the node's passes: pre_lock and locked_pass.
+	Timings Timings `json:"timings_ms,omitzero"`
 }
 
 // Trees returns the root tree of every home the snapshot holds: the primary
@@ -174,6 +176,9 @@ type Timings struct {
 	// snapshot to the end of the filesystem's: how far ahead of the
 	// database the repositories may be.
 	DatabaseToFS int64 `json:"database_to_fs,omitempty"`
+	// LockToNodesEnd is, with Mesh nodes under the lock, the time from the
+	// lock request to the end of the slowest node's locked pass.
+	LockToNodesEnd int64 `json:"lock_to_nodes_end,omitempty"`
 }
 
 // RootMeta is the backed-up directory's own metadata, which a restore gives

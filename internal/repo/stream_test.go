@@ -18,13 +18,12 @@ import (
 )
 
 // watchedBackend is a backend whose pack reads can be watched: each Get of
-// a pack calls onGet with its length first, and the Gets after the first
-// pass ones wait for their context to end (a store that stopped answering).
+// a pack calls onGet with its length first, and the Gets stall says yes to
+// wait for their context to end (a store that stopped answering).
 type watchedBackend struct {
 	backend.Backend
 	onGet    func(length int64)
-	pass     int64 // Gets that answer; < 0 for all
-	gets     atomic.Int64
+	stall    func(name string, off int64) bool // nil: every Get answers
 	inflight atomic.Int64
 	stalled  chan struct{} // closed when the first Get stalls
 	once     sync.Once
@@ -39,12 +38,25 @@ func (b *watchedBackend) Get(ctx context.Context, name string, off, n int64) (io
 	if b.onGet != nil {
 		b.onGet(n)
 	}
-	if b.pass >= 0 && b.gets.Add(1) > b.pass {
+	if b.stall != nil && b.stall(name, off) {
 		b.once.Do(func() { close(b.stalled) })
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
 	return b.Backend.Get(ctx, name, off, n)
+}
+
+// allButFirstBlob is a stall rule that answers only the read of the
+// stream's first blob: the reader gets its first bytes and then the store
+// stops answering, whatever order the prefetches reach it in.
+func allButFirstBlob(t *testing.T, r *Repository, ids []blob.ID) func(string, int64) bool {
+	t.Helper()
+	locs, err := r.Locate(context.Background(), ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, off := packName(locs[0].Pack), int64(locs[0].Offset)
+	return func(n string, o int64) bool { return n != name || o != off }
 }
 
 // streamOf saves data as one stream and returns its blobs.
@@ -74,7 +86,7 @@ func largestBlob(t *testing.T, r *Repository, ids []blob.ID) int64 {
 // from the store never run ahead of what was read by more than the budget
 // (or the one larger blob).
 func TestStreamReaderStaysWithinItsByteBudget(t *testing.T) {
-	be := &watchedBackend{Backend: mem.New(), pass: -1}
+	be := &watchedBackend{Backend: mem.New()}
 	r := newRepo(t, be)
 	data := randomBytes(40<<20, 7) // blobs of 512 KiB to a few MiB
 	ids := streamOf(t, r, data)
@@ -117,9 +129,10 @@ func TestStreamReaderStaysWithinItsByteBudget(t *testing.T) {
 // does not answer: Close returns once the reads it started have ended, and
 // the stream reads as closed, never as complete.
 func TestStreamReaderCloseMidStream(t *testing.T) {
-	be := &watchedBackend{Backend: mem.New(), pass: 1, stalled: make(chan struct{})}
+	be := &watchedBackend{Backend: mem.New(), stalled: make(chan struct{})}
 	r := newRepo(t, be)
 	ids := streamOf(t, r, randomBytes(12<<20, 9))
+	be.stall = allButFirstBlob(t, r, ids)
 	sr := r.NewStreamReader(context.Background(), ids)
 	if _, err := io.ReadFull(sr, make([]byte, 1024)); err != nil {
 		t.Fatal(err)
@@ -137,10 +150,11 @@ func TestStreamReaderCloseMidStream(t *testing.T) {
 // TestStreamReaderCancelled cancels the reader's context while the store
 // does not answer: the rest of the stream fails with the cancellation.
 func TestStreamReaderCancelled(t *testing.T) {
-	be := &watchedBackend{Backend: mem.New(), pass: 1, stalled: make(chan struct{})}
+	be := &watchedBackend{Backend: mem.New(), stalled: make(chan struct{})}
 	r := newRepo(t, be)
 	data := randomBytes(12<<20, 10)
 	ids := streamOf(t, r, data)
+	be.stall = allButFirstBlob(t, r, ids)
 	ctx, cancel := context.WithCancel(context.Background())
 	sr := r.NewStreamReader(ctx, ids)
 	defer closeWithin(t, sr, time.Minute)

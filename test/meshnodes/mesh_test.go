@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,7 +30,7 @@ const repoPassword = "mesh-repo-password"
 
 // cluster is a repository and the nodes that back up into it over ssh.
 type cluster struct {
-	t       *testing.T
+	t       testing.TB
 	sshd    *servers.SSHD
 	repoDir string
 	r       *repo.Repository
@@ -39,7 +38,7 @@ type cluster struct {
 	caches  string
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	testenv.Git(t)
 	c := &cluster{t: t, sshd: testenv.SSHD(t), repoDir: filepath.Join(t.TempDir(), "repo"), caches: t.TempDir()}
@@ -61,7 +60,7 @@ func newCluster(t *testing.T) *cluster {
 }
 
 // makeHome writes a Mesh node's home: a sample home's repositories.
-func makeHome(t *testing.T, repos int) string {
+func makeHome(t testing.TB, repos int) string {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "mesh-home")
 	if err := standin.MakeHome(context.Background(), home, repos); err != nil {
@@ -180,17 +179,25 @@ func (c *cluster) assertNoNodeLocks() {
 	}
 }
 
-// sparseHome is a home whose pass cannot end within a test: a 1 TiB sparse
-// file (read at a few GB/s).
-func sparseHome(t *testing.T) string {
+// sparseHome is a home whose pass cannot end within a test (writeSparse).
+func sparseHome(t testing.TB) string {
 	home := makeHome(t, 1)
 	big := filepath.Join(home, "shared", "data", "attachments", "huge.bin")
 	if err := os.MkdirAll(filepath.Dir(big), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(big)
-	if err != nil {
+	if err := writeSparse(big); err != nil {
 		t.Fatal(err)
+	}
+	return home
+}
+
+// writeSparse writes a file no pass can read to its end within a test: 1
+// MiB of data, then a hole to 1 TiB (read at a few GB/s).
+func writeSparse(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
 	buf := make([]byte, 1<<20)
 	rand.Read(buf)
@@ -201,10 +208,7 @@ func sparseHome(t *testing.T) string {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return home
+	return err
 }
 
 // midPass starts a pre-lock pass over a home that cannot be read to its end
@@ -304,37 +308,6 @@ func TestPreflightFaults(t *testing.T) {
 		})
 	}
 	c.assertNoNodeLocks()
-}
-
-// Replicas of a repository on three nodes are stored once.
-func TestReplicasAreStoredOnce(t *testing.T) {
-	source := fixture.GitHome(t, filepath.Join(t.TempDir(), "source"), fixture.Options{Repos: 3, Commits: 40, Attachments: 20}).Root
-	one := storedFor(t, source, 1)
-	three := storedFor(t, source, 3)
-	t.Logf("bytes stored: one replica %d, three replicas %d (%.3fx)", one, three, float64(three)/float64(one))
-	// File contents are stored once; each replica adds only its directory
-	// listings (inodes and ctimes differ between copies).
-	if three > one+one/10 {
-		t.Fatalf("three replicas took %d bytes, one %d: replicas are not stored once", three, one)
-	}
-}
-
-// storedFor backs up n nodes each holding a copy of source into a new
-// repository and returns the bytes its packs take.
-func storedFor(t *testing.T, source string, n int) int64 {
-	c := newCluster(t)
-	var nodes []mesh.Node
-	for i := range n {
-		home := filepath.Join(t.TempDir(), "home")
-		if out, err := exec.Command("cp", "-a", source, home).CombinedOutput(); err != nil {
-			t.Fatalf("cp: %v: %s", err, out)
-		}
-		nodes = append(nodes, mesh.Node{Name: string(rune('a' + i)), Host: "mesh" + string(rune('1'+i)), Home: home})
-	}
-	for _, node := range nodes { // one after the other: see the README on parallel first passes
-		c.snapshotNodes([]mesh.Node{node})
-	}
-	return packBytes(t, c.repoDir)
 }
 
 func packBytes(t *testing.T, dir string) int64 {

@@ -85,13 +85,18 @@ func (g git) checkPush(ctx context.Context, home string, p push) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("repository %d has recorded pushes but is missing from the home: %w", p.repoID, err)
 	}
+	return g.checkRef(ctx, dir, p)
+}
+
+// checkRef compares the ref of the repository at dir with p.
+func (g git) checkRef(ctx context.Context, dir string, p push) error {
 	got, err := g.run(ctx, dir, "", "for-each-ref", "--format=%(objectname)", p.ref)
 	if err != nil {
 		return fmt.Errorf("repository %d: %w", p.repoID, err)
 	}
 	if got != p.commit {
-		return fmt.Errorf("repository %d: %s is %q but the last push recorded in the database is %s",
-			p.repoID, p.ref, got, p.commit)
+		return fmt.Errorf("repository %d: %s is %q but the last push recorded in the database is %s (in %s)",
+			p.repoID, p.ref, got, p.commit, dir)
 	}
 	return nil
 }

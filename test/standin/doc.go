@@ -22,4 +22,11 @@
 // the instance reports DRAINED and resumes after the unlock, so a backup taken
 // under the lock is consistent, which CheckConsistent verifies on a restored
 // home and database. MakeHome creates a sample home.
+//
+// With Mesh nodes (Options.Mesh, homes made by MakeMeshHomes, each
+// repository replicated on several of them) every push reaches every
+// replica before it is recorded, pushing stops before DRAINED as for the
+// primary home, CheckConsistentMesh checks a restore across the nodes, and
+// GET /rest/api/latest/admin/git/mesh/nodes lists the nodes (404 before
+// 8.0; a list or a page, Options.MeshList).
 package standin

@@ -102,8 +102,9 @@ func (g git) treeWithout(ctx context.Context, gitDir, commit, name string) ([]st
 
 // repository is one bare repository of a home.
 type repository struct {
-	id  int
-	dir string
+	id       int
+	dir      string
+	replicas []string // a Mesh repository's other copies, each on its own node
 }
 
 // reposDir is where a home keeps its repositories.

@@ -21,6 +21,7 @@ const (
 	StepUnlock      Step = "unlock"       // DELETE /mvc/maintenance/lock
 	StepCancel      Step = "cancel"       // POST /mvc/maintenance?token=<cancelToken>
 	StepAdminPerms  Step = "admin-perms"  // GET /rest/api/1.0/admin/permissions/users
+	StepMeshNodes   Step = "mesh-nodes"   // GET /rest/api/latest/admin/git/mesh/nodes
 	StepPage        Step = "page"         // anything else: the pages users see
 )
 
@@ -40,6 +41,8 @@ var routes = []route{
 	{http.MethodPost, "/mvc/maintenance", StepCancel, false, (*Server).cancelTask},
 	{http.MethodPost, "/mvc/admin/backups/progress/client", StepProgress, false, (*Server).progress},
 	{http.MethodGet, "/rest/api/1.0/admin/permissions/users", StepAdminPerms, false, (*Server).adminPermissions},
+	{http.MethodGet, "/rest/api/latest/admin/git/mesh/nodes", StepMeshNodes, false, (*Server).meshNodes},
+	{http.MethodGet, "/rest/api/1.0/admin/git/mesh/nodes", StepMeshNodes, false, (*Server).meshNodes},
 }
 
 // reply is an answer before it is written: handlers return one, so that a

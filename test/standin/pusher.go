@@ -45,12 +45,9 @@ func (s *Server) newPusher(ctx context.Context) (*pusher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("standin: pushing needs git: %w", err)
 	}
-	repos, err := listRepos(s.opts.Home)
+	repos, err := s.allRepos()
 	if err != nil {
 		return nil, err
-	}
-	if len(repos) == 0 {
-		return nil, fmt.Errorf("standin: %s holds no repositories: create a sample home with MakeHome", reposDir(s.opts.Home))
 	}
 	p := &pusher{git: git{bin: bin, durable: s.opts.Durable}, repos: repos}
 	if s.opts.DSN != "" {
@@ -59,6 +56,28 @@ func (s *Server) newPusher(ctx context.Context) (*pusher, error) {
 		}
 	}
 	return p, nil
+}
+
+// allRepos lists the primary home's repositories and the Mesh nodes'.
+func (s *Server) allRepos() ([]repository, error) {
+	repos, err := listRepos(s.opts.Home)
+	if err != nil {
+		return nil, err
+	}
+	if len(repos) == 0 {
+		return nil, fmt.Errorf("standin: %s holds no repositories: create a sample home with MakeHome", reposDir(s.opts.Home))
+	}
+	if len(s.opts.Mesh) == 0 {
+		return repos, nil
+	}
+	mesh, err := listMeshRepos(s.opts.Mesh)
+	if err != nil {
+		return nil, err
+	}
+	if len(mesh) == 0 {
+		return nil, errors.New("standin: the Mesh nodes' homes hold no repositories: create them with MakeMeshHomes")
+	}
+	return append(repos, mesh...), nil
 }
 
 func openPushes(ctx context.Context, dsn string) (*pgx.Conn, error) {
@@ -137,6 +156,11 @@ func (p *pusher) push(ctx context.Context) error {
 	id, err := p.git.commit(ctx, r.dir, parent, "activity.txt", content, fmt.Sprintf("Stand-in push %d", p.n))
 	if err != nil {
 		return err
+	}
+	for _, replica := range r.replicas { // Mesh writes every replica before the push completes
+		if err := p.git.replicate(ctx, r.dir, replica); err != nil {
+			return err
+		}
 	}
 	if p.db == nil {
 		return nil

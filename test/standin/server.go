@@ -46,6 +46,16 @@ type Options struct {
 	// Home, when set, is a Bitbucket home whose repositories the server
 	// keeps pushing to while it is not locked (see MakeHome).
 	Home string
+	// Mesh are Bitbucket Mesh nodes (Bitbucket 8.0+; see MakeMeshHomes):
+	// with Home, their homes' repositories receive pushes too (without
+	// it the nodes are only listed), every replica of
+	// one in the same push, and pushing to them stops before the instance
+	// reports DRAINED, as for the primary's. The admin REST API lists them.
+	Mesh []MeshNode
+	// MeshList is how GET /rest/api/latest/admin/git/mesh/nodes answers on
+	// 8.0 and later (the reference documents "the list of registered Mesh
+	// nodes" under a single-node schema): MeshListArray or MeshListPage.
+	MeshList MeshListForm
 	// DSN, when set with Home, is the PostgreSQL database each push is
 	// recorded in, table bbvault_standin_pushes.
 	DSN string

@@ -85,3 +85,18 @@ func TestDiskNeededGrowsWithDestinations(t *testing.T) {
 		t.Fatalf("checkDisk for a 1000 TiB home: %v; want a refusal that says what to do", err)
 	}
 }
+
+// A restore onto a new database rewrites bitbucket.properties: the check
+// takes lines added or commented out, and catches a line that is gone.
+func TestCompareHomesTakesAFittedPropertiesFile(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	write(t, src, fittedFile, "setup.displayName=X\njdbc.url=jdbc:postgresql://old/bitbucket\n")
+	write(t, dst, fittedFile, "setup.displayName=X\n# jdbc.url=jdbc:postgresql://old/bitbucket\njdbc.url=jdbc:postgresql://new/restored\n")
+	if got := compareHomes(src, dst, 1); !strings.HasPrefix(got, "ok") {
+		t.Fatalf("fitted properties: %q, want ok", got)
+	}
+	write(t, dst, fittedFile, "jdbc.url=jdbc:postgresql://new/restored\n")
+	if got := compareHomes(src, dst, 1); !strings.Contains(got, "setup.displayName=X") {
+		t.Fatalf("a line of the original is gone: %q, want it named", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bbvault/internal/logs"
+	"bbvault/internal/wait"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -154,13 +155,15 @@ func open(ctx context.Context, path, repoID string, opts Options) (*DB, error) {
 }
 
 func (d *DB) init(ctx context.Context, repoID string) error {
-	if err := d.ensureSchema(ctx, repoID); err != nil {
+	err := retryBusy(ctx, func() error {
+		if err := d.ensureSchema(ctx, repoID); err != nil {
+			return err
+		}
+		return d.ensureDamageTable(ctx)
+	})
+	if err != nil {
 		return err
 	}
-	if err := d.ensureDamageTable(ctx); err != nil {
-		return err
-	}
-	var err error
 	if d.hasStmt, err = d.sql.PrepareContext(ctx, sqlHas); err != nil {
 		return wrapErr("prepare has", err)
 	}
@@ -214,6 +217,30 @@ func isCorrupt(err error) bool {
 		return true
 	}
 	return false
+}
+
+// retryBusy runs fn again while SQLite answers SQLITE_BUSY, for as long as
+// the busy timeout. SQLite's own busy handler covers most contention, but
+// SQLite skips it where waiting could deadlock, as when several processes
+// open a new cache file at once while one of them turns it to WAL mode: the
+// others then get SQLITE_BUSY at once (seen in the index's multi-process
+// test under load). fn must be a whole transaction (or several).
+func retryBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(busyTimeoutMillis * time.Millisecond)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 250*time.Millisecond) {
+		err := fn()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		if werr := wait.Sleep(ctx, wait.Jitter(pause)); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // wrapErr prefixes err with the operation and marks corruption with

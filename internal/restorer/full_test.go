@@ -3,7 +3,6 @@ package restorer
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,29 +14,8 @@ import (
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/backend/retry"
 	"bbvault/internal/blob"
+	"bbvault/test/testenv"
 )
-
-// smallFS mounts a tmpfs of size bytes on a new directory, for as long as
-// the test runs. Mounting needs root.
-func smallFS(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("a full target is a small tmpfs, and mounting one needs root")
-		}
-		t.Skip("a full target is a small tmpfs, and mounting one needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+size+",mode=0700"); err != nil {
-		t.Fatalf("mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
 
 // TestFullTargetLeavesNothingPartial: a target that fills up stops the
 // restore with ENOSPC (exit code 5 for the command), and every file left
@@ -46,7 +24,7 @@ func TestFullTargetLeavesNothingPartial(t *testing.T) {
 	src := t.TempDir()
 	writeFiles(t, src, map[string]int{"a/1": 3 << 20, "a/2": 3 << 20, "b/3": 3 << 20, "b/4": 10000, "c/5": 3 << 20})
 	r, _, root := snapshotDir(t, src)
-	target := filepath.Join(smallFS(t, "8m"), "home")
+	target := filepath.Join(testenv.Tmpfs(t, "8m"), "home")
 	if err := PrepareTarget(target); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"bbvault/test/fixture"
+	"bbvault/test/testenv"
 )
 
 // exitStorage is the exit code for storage unreachable, refused or full.
@@ -133,7 +133,7 @@ func checkCompleteUnderRealNames(t *testing.T, src, target string) (files, parti
 // it goes to: exit code 5, a message saying the target is full, no partial
 // file left, every file under its real name complete.
 func TestRestoreOntoFullTarget(t *testing.T) {
-	mnt := smallTmpfs(t, "40m")
+	mnt := testenv.Tmpfs(t, "40m")
 	h := newHome(t, fixture.Options{PullRequests: 50, Attachments: 20, Commits: 10, BigFile: true})
 	v := localVault(t)
 	v.ok("init")
@@ -145,27 +145,6 @@ func TestRestoreOntoFullTarget(t *testing.T) {
 	}
 	checkNothingPartial(t, target, nil)
 	checkCompleteUnderRealNames(t, h.Root, target)
-}
-
-// smallTmpfs mounts a tmpfs of the given size for the test (root only).
-func smallTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("a full target is a small tmpfs, and mounting one needs root")
-		}
-		t.Skip("a full target is a small tmpfs, and mounting one needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
-		t.Fatalf("mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil && !errors.Is(err, syscall.EINVAL) {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
 }
 
 // TestSparseFileRestoredSparse: a 1 GiB file holding 4 KiB of data is

@@ -1,7 +1,6 @@
 package dbstream
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,16 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"time"
+
+	"bbvault/internal/logs"
 )
 
 const (
 	// stderrTailLines is how many of a program's last stderr lines an error keeps.
 	stderrTailLines = 20
-	// maxLineBytes caps one logged stderr line.
-	maxLineBytes = 4096
 	// waitDelay bounds how long Wait waits for output pipes after the
 	// program exited (a grandchild holding them open).
 	waitDelay = 5 * time.Second
@@ -48,7 +45,7 @@ func (e *ToolError) Unwrap() error { return e.Err }
 type child struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr *tailWriter
+	stderr *logs.Tail
 	done   chan struct{}
 	err    error // nil or *ToolError; read only after done is closed
 }
@@ -95,8 +92,8 @@ func startChild(ctx context.Context, spec childSpec) (*child, error) {
 	if name == "" {
 		name = filepath.Base(spec.path)
 	}
-	tw := newTailWriter(spec.logger, name)
-	tw.lines, tw.redact = spec.lines, spec.redact
+	tw := &logs.Tail{Log: spec.logger, Level: slog.LevelWarn, Msg: "program output", Attrs: []any{"program", name},
+		Keep: stderrTailLines, Lines: spec.lines, Redact: spec.redact}
 	c := &child{name: name, stderr: tw, done: make(chan struct{})}
 	c.cmd = buildCmd(ctx, spec, c.stderr)
 	if spec.stdin == nil {
@@ -119,7 +116,7 @@ func (c *child) reap(ctx context.Context) {
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
 	}
-	c.err = &ToolError{Tool: c.name, Err: err, Stderr: c.stderr.tail()}
+	c.err = &ToolError{Tool: c.name, Err: err, Stderr: c.stderr.String()}
 }
 
 // exited reports whether the program has ended and been reaped.
@@ -149,73 +146,4 @@ func (c *child) stop() (killed bool) {
 	}
 	<-c.done
 	return killed
-}
-
-// tailWriter logs a program's stderr line by line and keeps the last lines
-// for its error message.
-type tailWriter struct {
-	logger  *slog.Logger
-	program string
-	lines   func(string)        // optional: sees each raw line
-	redact  func(string) string // optional: masks secrets before a line is kept
-	mu      sync.Mutex
-	partial []byte
-	kept    []string
-}
-
-func newTailWriter(logger *slog.Logger, program string) *tailWriter {
-	return &tailWriter{logger: logger, program: program}
-}
-
-// Write splits p into lines; exec's copying goroutine is the only writer.
-func (w *tailWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		w.addLine(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
-	if len(w.partial) > maxLineBytes {
-		w.addLine(string(w.partial))
-		w.partial = nil
-	}
-	return len(p), nil
-}
-
-// addLine logs one line and remembers it; w.mu is held.
-func (w *tailWriter) addLine(line string) {
-	line = strings.TrimRight(line, "\r")
-	if len(line) > maxLineBytes {
-		line = line[:maxLineBytes]
-	}
-	if line == "" {
-		return
-	}
-	if w.lines != nil {
-		w.lines(line)
-	}
-	if w.redact != nil {
-		line = w.redact(line)
-	}
-	w.logger.Warn("program output", "program", w.program, "line", line)
-	w.kept = append(w.kept, line)
-	if len(w.kept) > stderrTailLines {
-		w.kept = w.kept[len(w.kept)-stderrTailLines:]
-	}
-}
-
-// tail returns the last lines, including an unterminated last one.
-func (w *tailWriter) tail() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.partial) > 0 {
-		w.addLine(string(w.partial))
-		w.partial = nil
-	}
-	return strings.Join(w.kept, "\n")
 }

@@ -46,7 +46,7 @@ func TestCLIFlippedByteIsNamedAndOnlyItsFileFailsToRestore(t *testing.T) {
 	c := newCLI(t)
 	f := newHome(t, 40)
 	c.MustRun("snapshot", "--home", f.home)
-	want := digestTree(t, f.home)
+	want := clitest.Digests(t, f.home)
 	id := c.SnapshotIDs()[0]
 
 	r := openCLIRepo(c)
@@ -78,7 +78,7 @@ func TestCLIFlippedByteIsNamedAndOnlyItsFileFailsToRestore(t *testing.T) {
 	if code != 9 || !strings.Contains(errOut, rel) {
 		t.Fatalf("restore of the damaged snapshot: exit code %d, stderr %q; want 9 naming %s", code, errOut, rel)
 	}
-	got := digestTree(t, target)
+	got := clitest.Digests(t, target)
 	for p, d := range want {
 		if p != rel && got[p] != d {
 			t.Errorf("%s not restored intact beside the damaged file", p)

@@ -1,12 +1,13 @@
 package maintenance
 
 import (
-	"bbvault/test/clitest"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"bbvault/test/clitest"
 )
 
 // TestKilledSnapshotsAndPrunesLeaveASoundRepository runs bbvault snapshot
@@ -26,13 +27,13 @@ func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
 	states := map[string]map[string]string{}
 	k := &killer{Killer: clitest.Killer{CLI: c, Rng: rng}, c: c}
 	k.Timed("snapshot", "snapshot", "--home", f.home)
-	k.record(states, digestTree(t, f.home))
+	k.record(states, clitest.Digests(t, f.home))
 	k.Timed("prune", "prune", "--keep", "5", "--max-unused", "0%")
 
 	killed := map[string]int{}
 	for i := range rounds {
 		f.mutate()
-		home := digestTree(t, f.home)
+		home := clitest.Digests(t, f.home)
 		op, args := "snapshot", []string{"snapshot", "--home", f.home}
 		if i%3 == 2 {
 			op, args = "prune", []string{"prune", "--keep", "5", "--max-unused", "0%"}
@@ -51,7 +52,7 @@ func TestKilledSnapshotsAndPrunesLeaveASoundRepository(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("restore %s: exit code %d: %s", id[:8], code, errOut)
 		}
-		if got := digestTree(t, target); !sameFiles(got, states[id]) {
+		if got := clitest.Digests(t, target); !sameFiles(got, states[id]) {
 			t.Fatalf("snapshot %s does not restore the home it was taken of", id[:8])
 		}
 		restored++

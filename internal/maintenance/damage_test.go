@@ -16,6 +16,7 @@ import (
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/blob"
 	"bbvault/internal/repo"
+	"bbvault/test/clitest"
 )
 
 // goodCopyOutside reports whether blob id has a copy in a pack other than
@@ -42,7 +43,7 @@ func again(t testing.TB, f *fixture, r *repo.Repository) *repo.Manifest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.want[m.ID] = digestTree(t, f.home)
+	f.want[m.ID] = clitest.Digests(t, f.home)
 	return m
 }
 

@@ -12,6 +12,7 @@ import (
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/backend/retry"
 	"bbvault/internal/repo"
+	"bbvault/test/clitest"
 )
 
 // writeFaults make writes and deletes fail now and then, before or after
@@ -86,7 +87,7 @@ func faultyStep(t *testing.T, f *fixture, r *repo.Repository, i int) error {
 	// A manifest whose Put failed after storing it is a snapshot too.
 	for _, id := range snapshotIDs(t, f.r) {
 		if !slices.Contains(before, id) {
-			f.want[id] = digestTree(t, f.home)
+			f.want[id] = clitest.Digests(t, f.home)
 		}
 	}
 	return err

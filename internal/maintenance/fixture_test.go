@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 	"bbvault/internal/repolock"
 	"bbvault/internal/restorer"
 	"bbvault/internal/tree"
+	"bbvault/test/clitest"
 	"bbvault/test/testenv"
 )
 
@@ -137,7 +137,7 @@ func (f *fixture) mutate() {
 
 func (f *fixture) files() []string {
 	var out []string
-	for rel := range digestTree(f.t, f.home) {
+	for rel := range clitest.Digests(f.t, f.home) {
 		out = append(out, rel)
 	}
 	sort.Strings(out)
@@ -154,7 +154,7 @@ func (f *fixture) snapshot(db bool) *repo.Manifest {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.want[m.ID] = digestTree(f.t, f.home)
+	f.want[m.ID] = clitest.Digests(f.t, f.home)
 	if db {
 		f.db[m.ID] = digest(f.streamData(true))
 	}
@@ -235,7 +235,7 @@ func restoreAndCompare(t testing.TB, r *repo.Repository, m *repo.Manifest, want 
 	if _, err := restorer.Restore(context.Background(), r, *m.Tree, restorer.Options{Target: target}); err != nil {
 		t.Fatalf("restore snapshot %s: %v", m.ShortID(), err)
 	}
-	got := digestTree(t, target)
+	got := clitest.Digests(t, target)
 	if len(got) != len(want) {
 		t.Fatalf("snapshot %s restored %d files, want %d", m.ShortID(), len(got), len(want))
 	}
@@ -257,28 +257,6 @@ func compareStream(t testing.TB, r *repo.Repository, m *repo.Manifest, want stri
 	if digest(b) != want {
 		t.Fatalf("snapshot %s: stream differs from what was saved", m.ShortID())
 	}
-}
-
-// digestTree maps each regular file under dir to the SHA-256 of its content.
-func digestTree(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = digest(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func digest(b []byte) string {

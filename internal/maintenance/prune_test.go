@@ -13,6 +13,7 @@ import (
 	"bbvault/internal/blob"
 	"bbvault/internal/index"
 	"bbvault/internal/repo"
+	"bbvault/test/clitest"
 )
 
 // objects lists every object of the backend with its size.
@@ -269,6 +270,6 @@ func TestCacheFromBeforeAPruneElsewhere(t *testing.T) {
 	}
 	b2 := openRepo(t, be, cacheB2)
 	mustCheck(t, b2, true)
-	restoreAndCompare(t, b2, m, digestTree(t, old.home))
+	restoreAndCompare(t, b2, m, clitest.Digests(t, old.home))
 	f.verifyRestore(b2)
 }

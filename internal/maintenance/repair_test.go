@@ -13,6 +13,7 @@ import (
 	"bbvault/internal/backend/mem"
 	"bbvault/internal/repo"
 	"bbvault/internal/restorer"
+	"bbvault/test/clitest"
 )
 
 // TestRepairSnapshotsCutsFilesAndMarksThem: a data pack is lost; repair
@@ -79,7 +80,7 @@ func checkRepairedRestore(t *testing.T, f *fixture, r *repo.Repository, rw Rewri
 	if _, err := restorer.Restore(context.Background(), r, *m.Tree, restorer.Options{Target: target}); err != nil {
 		t.Fatalf("restore of repaired snapshot %s: %v", m.ShortID(), err)
 	}
-	got, home := digestTree(t, target), digestTree(t, f.home)
+	got, home := clitest.Digests(t, target), clitest.Digests(t, f.home)
 	cut := map[string]int64{}
 	for _, c := range rw.Repair.Files {
 		cut[c.Path] = c.Kept

@@ -1,7 +1,6 @@
 package mesh
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,7 +63,8 @@ func (s SSH) Start(ctx context.Context, node Node, args []string) (Conn, error) 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	c := &sshConn{cmd: cmd, node: node, stderr: &tail{log: s.logger(), node: node.Name}}
+	c := &sshConn{cmd: cmd, node: node, stderr: &logs.Tail{Log: s.logger(), Level: slog.LevelInfo, Msg: "node",
+		Attrs: []any{"node", node.Name}, Keep: 15}}
 	cmd.Stderr = c.stderr
 	var err error
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
@@ -122,7 +122,7 @@ type sshConn struct {
 	node   Node
 	stdin  io.WriteCloser
 	stdout io.Reader
-	stderr *tail
+	stderr *logs.Tail
 	heard  atomic.Int64 // bytes the node sent: once it spoke, ssh had connected
 	once   sync.Once
 	err    error
@@ -142,7 +142,7 @@ func (h *heard) Read(p []byte) (int, error) {
 
 func (c *sshConn) Stdin() io.WriteCloser { return c.stdin }
 func (c *sshConn) Stdout() io.Reader     { return c.stdout }
-func (c *sshConn) Tail() string          { return c.stderr.text() }
+func (c *sshConn) Tail() string          { return c.stderr.String() }
 
 func (c *sshConn) Kill() {
 	if c.cmd.Process != nil {
@@ -169,51 +169,4 @@ func (c *sshConn) Wait() error {
 		}
 	})
 	return c.err
-}
-
-// tail logs a node's stderr line by line under its name and keeps the last
-// lines for errors.
-type tail struct {
-	log     *slog.Logger
-	node    string
-	mu      sync.Mutex
-	partial []byte
-	lines   []string
-}
-
-const tailLines = 15
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.partial = append(t.partial, p...)
-	for {
-		i := bytes.IndexByte(t.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		t.add(string(t.partial[:i]))
-		t.partial = t.partial[i+1:]
-	}
-}
-
-func (t *tail) add(line string) {
-	if line = strings.TrimSpace(line); line == "" {
-		return
-	}
-	t.log.Info("node", "node", t.node, "line", line)
-	t.lines = append(t.lines, line)
-	if len(t.lines) > tailLines {
-		t.lines = t.lines[1:]
-	}
-}
-
-func (t *tail) text() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.partial) > 0 {
-		t.add(string(t.partial))
-		t.partial = nil
-	}
-	return strings.Join(t.lines, "\n")
 }

@@ -37,9 +37,18 @@ func ValidatePol(p Pol) error {
 	return nil
 }
 
-// Buffers is a bounded set of chunk buffers of MaxSize bytes. Get blocks
-// until one is free, so the memory held by chunks in flight is fixed: no
-// churn of 8 MiB allocations for the garbage collector to chase.
+// BufferCap is what a chunk buffer holds without growing: a chunk of up to
+// half of it (two chunks in three: sizes are the 512 KiB minimum plus about
+// 1 MiB on average) with its sealed copy in the room behind it. A larger
+// chunk grows into an array of its own, dropped when the buffer is
+// released, so chunks in flight hold about what they need rather than
+// MaxSize each (three 8 MiB buffers were the largest part of a no-change
+// snapshot's heap).
+const BufferCap = 3 << 20
+
+// Buffers is a bounded set of chunk buffers of BufferCap bytes. Get blocks
+// until one is free, so the memory held by chunks in flight is bounded: no
+// churn of large allocations for the garbage collector to chase.
 type Buffers struct {
 	free chan *[]byte
 }
@@ -48,7 +57,7 @@ type Buffers struct {
 func NewBuffers(n int) *Buffers {
 	b := &Buffers{free: make(chan *[]byte, n)}
 	for range n {
-		b.free <- nil
+		b.free <- new([]byte)
 	}
 	return b
 }
@@ -57,9 +66,8 @@ func NewBuffers(n int) *Buffers {
 func (b *Buffers) get(ctx context.Context) (*[]byte, error) {
 	select {
 	case p := <-b.free:
-		if p == nil {
-			buf := make([]byte, 0, MaxSize)
-			p = &buf
+		if *p == nil {
+			*p = make([]byte, 0, BufferCap)
 		}
 		return p, nil
 	case <-ctx.Done():
@@ -75,8 +83,15 @@ type Buffer struct {
 }
 
 // Release returns the buffer to its set; Data must not be used afterwards.
+// A chunk that outgrew BufferCap grew into an array of its own: that one
+// is left to the collector and the set allocates a buffer of BufferCap
+// again when it next needs one.
 func (b *Buffer) Release() {
 	if b.buf != nil {
+		*b.buf = nil
+		if cap(b.Data) <= BufferCap {
+			*b.buf = b.Data[:0]
+		}
 		b.set.free <- b.buf
 		b.buf, b.Data = nil, nil
 	}
@@ -119,6 +134,11 @@ func (s *Splitter) Next(ctx context.Context) (*Buffer, error) {
 		return nil, err
 	}
 	c, err := s.c.Next((*bp)[:0])
+	if err == nil && cap(c.Data) != cap(*bp) {
+		// The chunk outgrew the buffer into a new array: drop the
+		// outgrown one now, not when the chunk is released.
+		*bp = nil
+	}
 	if err != nil {
 		s.bufs.free <- bp
 		if errors.Is(err, io.EOF) {

@@ -134,3 +134,52 @@ func BenchmarkSplit(b *testing.B) {
 		}
 	}
 }
+
+// A chunk larger than BufferCap grows into an array of its own; the set's
+// buffer is back at BufferCap for the next chunk, so what chunks in flight
+// hold follows their sizes, not the largest chunk seen.
+func TestBuffersReturnToTheirSizeAfterALargeChunk(t *testing.T) {
+	data := seeded(40<<20, 3)
+	bufs := NewBuffers(1)
+	s := NewSplitter(bytes.NewReader(data), testPol, bufs)
+	defer s.Close()
+	var large, small int
+	var got []byte
+	for {
+		b, err := s.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b.Data...)
+		n := len(b.Data)
+		if n > BufferCap {
+			large++
+		} else {
+			small++
+		}
+		b.Release()
+		if held := freeCap(t, bufs); held != BufferCap {
+			t.Fatalf("after a chunk of %d bytes the free buffer holds %d, want %d", n, held, BufferCap)
+		}
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("chunks do not reassemble the stream")
+	}
+	if large == 0 || small == 0 {
+		t.Fatalf("%d chunks over BufferCap and %d under: the stream should have both", large, small)
+	}
+}
+
+// freeCap is the capacity of the free buffer of a set of one.
+func freeCap(t *testing.T, b *Buffers) int {
+	t.Helper()
+	p, err := b.get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.free <- p
+	return cap(*p)
+}

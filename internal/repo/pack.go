@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -25,19 +24,12 @@ const (
 // packBuilder accumulates sealed blobs of one type in memory.
 type packBuilder struct {
 	typ   blob.Type
-	buf   *bytes.Buffer
+	buf   *packBuf
 	blobs []index.BlobEntry
 }
 
-// newPackBuilder starts a pack in buf. Data packs reserve their whole
-// size at once (see fits: a pack never outgrows it, header included); tree
-// packs are mostly small and grow as needed.
-func newPackBuilder(t blob.Type, buf *bytes.Buffer, target int) *packBuilder {
-	buf.Reset()
-	if t == blob.Data {
-		buf.Grow(packCapacity(target))
-	}
-	return &packBuilder{typ: t, buf: buf}
+func newPackBuilder(t blob.Type, from *segments) *packBuilder {
+	return &packBuilder{typ: t, buf: newPackBuf(from)}
 }
 
 // packCapacity is the most a pack of target size holds, header included:
@@ -53,8 +45,7 @@ func headerSize(n int) int { return 1 + n*headerEntrySize + crypto.Overhead + 4 
 // fits reports whether a blob of n stored bytes can join the pack without
 // taking it past target, header included. An empty pack takes any blob.
 // A pack of thousands of small files has a header of hundreds of KiB: it
-// must be counted, or the pack's buffer would be reallocated at twice its
-// size to take it.
+// is counted, so packs keep to their size.
 func (p *packBuilder) fits(n, target int) bool {
 	return len(p.blobs) == 0 || p.size()+n+headerSize(len(p.blobs)+1) <= target
 }
@@ -67,8 +58,9 @@ func (p *packBuilder) add(id blob.ID, stored []byte, rawLen int) {
 
 func (p *packBuilder) size() int { return p.buf.Len() }
 
-// finish seals the header onto the pack and returns its bytes and entry.
-func (p *packBuilder) finish(c *codec) ([]byte, index.Pack, error) {
+// finish seals the header onto the pack and returns a reader of its bytes
+// and its entry.
+func (p *packBuilder) finish(c *codec) (*packReader, index.Pack, error) {
 	hdr := make([]byte, 1, 1+len(p.blobs)*headerEntrySize)
 	hdr[0] = packHeaderVersion
 	for _, b := range p.blobs {
@@ -89,8 +81,7 @@ func (p *packBuilder) finish(c *codec) ([]byte, index.Pack, error) {
 	if err != nil {
 		return nil, index.Pack{}, err
 	}
-	data := p.buf.Bytes()
-	return data, index.Pack{ID: id, Size: int64(len(data)), Type: p.typ, Blobs: p.blobs}, nil
+	return p.buf.reader(), index.Pack{ID: id, Size: int64(p.buf.Len()), Type: p.typ, Blobs: p.blobs}, nil
 }
 
 // ReadHeader reads and decodes the header of the pack with the given ID,
@@ -154,5 +145,10 @@ func (r *Repository) readRange(ctx context.Context, name string, off, n int64) (
 	return buf, nil
 }
 
-// release drops the pack's buffer without recycling it.
-func (p *packBuilder) release() { p.buf = nil }
+// release gives the pack's segments back for the next packs.
+func (p *packBuilder) release() {
+	if p.buf != nil {
+		p.buf.release()
+		p.buf = nil
+	}
+}

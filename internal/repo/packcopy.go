@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -22,7 +21,7 @@ type PackCopier struct {
 
 	mu    sync.Mutex
 	open  map[blob.Type]*packBuilder
-	free  []*bytes.Buffer // buffers of uploaded packs, for the next ones
+	segs  segments // of uploaded packs, for the next ones
 	done  []index.Pack
 	stats CopyStats
 }
@@ -108,33 +107,20 @@ func (c *PackCopier) add(ctx context.Context, t blob.Type, e index.BlobEntry, st
 	return c.upload(ctx, full)
 }
 
-// newBuilder reuses the buffer of an uploaded pack: fresh pack-sized
-// buffers cost more in page faults than copying the blobs does. Called with
-// c.mu held.
+// newBuilder starts a pack in the segments of uploaded ones: fresh memory
+// costs more in page faults than copying the blobs does. Called with c.mu
+// held.
 func (c *PackCopier) newBuilder(t blob.Type) *packBuilder {
-	if n := len(c.free); n > 0 {
-		buf := c.free[n-1]
-		c.free = c.free[:n-1]
-		buf.Reset()
-		return &packBuilder{typ: t, buf: buf}
-	}
-	return &packBuilder{typ: t, buf: bytes.NewBuffer(make([]byte, 0, packCapacity(c.r.cfg.PackSize)))}
-}
-
-func (c *PackCopier) recycle(b *packBuilder) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.free = append(c.free, b.buf)
-	b.buf = nil
+	return newPackBuilder(t, &c.segs)
 }
 
 func (c *PackCopier) upload(ctx context.Context, b *packBuilder) error {
-	defer c.recycle(b)
+	defer b.release()
 	data, pack, err := b.finish(c.r.codec)
 	if err != nil {
 		return err
 	}
-	if err := c.r.be.Put(ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data))); err != nil {
+	if err := c.r.be.Put(ctx, packName(pack.ID), data, pack.Size); err != nil {
 		return fmt.Errorf("upload pack %s: %w", pack.ID.Short(), err)
 	}
 	c.mu.Lock()
@@ -163,9 +149,9 @@ func (c *PackCopier) Finish(ctx context.Context) ([]index.Pack, error) {
 			return nil, err
 		}
 	}
+	c.segs.drop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.free = nil
 	return append([]index.Pack(nil), c.done...), nil
 }
 
@@ -178,7 +164,7 @@ func (c *PackCopier) Abort() {
 		b.release()
 		delete(c.open, t)
 	}
-	c.free = nil
+	c.segs.drop()
 }
 
 // Stats returns the counters so far.

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"bbvault/internal/blob"
+	"bbvault/internal/crypto"
 	"bbvault/internal/index"
 )
 
@@ -95,6 +96,14 @@ func (r *Repository) DecodeBlobInPlace(loc index.Location, stored, dst []byte) (
 		r.noteReadFailure(context.Background(), loc, err)
 	}
 	return out, err
+}
+
+// StoredCompressed reports from its index entry whether a blob is stored
+// compressed: one stored raw is exactly its plaintext, the flag byte and
+// the sealing long. Decoding it in place needs a buffer of RawLength only
+// then.
+func StoredCompressed(e index.BlobEntry) bool {
+	return int64(e.Length) < int64(e.RawLength)+crypto.Overhead+1
 }
 
 func (r *Repository) decodeInPlace(loc index.Location, stored, dst []byte) ([]byte, error) {

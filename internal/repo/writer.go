@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,8 +31,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 		o.Uploaders = 2
 	}
 	if o.InFlight <= 0 {
-		// Each chunk in flight holds a buffer of up to 8 MiB: one for each
-		// worker and one being read keep the workers busy, and no more.
+		// Each chunk in flight holds a buffer (chunk.BufferCap, or its
+		// own size when larger): one for each worker and one being read
+		// keep the workers busy, and no more.
 		o.InFlight = o.Workers + 1
 	}
 	if o.IndexEvery <= 0 {
@@ -67,9 +67,10 @@ type Writer struct {
 	inflight  chan struct{}
 	bufs      *chunk.Buffers
 
-	mu       sync.Mutex
-	open     map[blob.Type]*packBuilder
-	packBufs chan *bytes.Buffer // data pack buffers, Uploaders+1 of them (nil: not allocated yet)
+	mu        sync.Mutex
+	open      map[blob.Type]*packBuilder
+	packSlots chan struct{} // one per data pack filling or uploading: Uploaders+1
+	segs      segments      // the memory of packs, recycled
 
 	knownOnce sync.Once
 	known     *index.ClaimSet
@@ -104,12 +105,12 @@ type jobResult struct {
 func (r *Repository) NewWriter(ctx context.Context, opts WriterOptions) *Writer {
 	opts = opts.withDefaults()
 	w := &Writer{r: r, opts: opts,
-		jobs:     make(chan *job, opts.Workers),
-		uploads:  make(chan *packBuilder),
-		inflight: make(chan struct{}, opts.InFlight),
-		bufs:     chunk.NewBuffers(opts.InFlight),
-		packBufs: newPackBuffers(opts.Uploaders + 1),
-		open:     map[blob.Type]*packBuilder{},
+		jobs:      make(chan *job, opts.Workers),
+		uploads:   make(chan *packBuilder),
+		inflight:  make(chan struct{}, opts.InFlight),
+		bufs:      chunk.NewBuffers(opts.InFlight),
+		packSlots: make(chan struct{}, opts.Uploaders+1),
+		open:      map[blob.Type]*packBuilder{},
 	}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
 	w.g, w.ctx = errgroup.WithContext(w.ctx)
@@ -144,9 +145,8 @@ func (w *Writer) work() error {
 }
 
 // process saves a chunk, sealing it into the spare room of its own buffer:
-// a chunk buffer has room for the largest chunk, so one of up to half of
-// that (nearly all of them) is sealed without a buffer of its own; a
-// larger one gets a new one.
+// a chunk of up to half of chunk.BufferCap (most of them) is sealed without
+// a buffer of its own; a larger one gets a new one.
 func (w *Writer) process(j *job) jobResult {
 	if err := w.ctx.Err(); err != nil {
 		return jobResult{err: w.failure()}
@@ -227,7 +227,7 @@ func (w *Writer) Has(ctx context.Context, id blob.ID) (bool, error) {
 // addToPack appends a sealed blob to the open pack of its type and hands the
 // pack to an uploader once it reaches the target size.
 // A pack is closed before a blob would take it past the target size, header
-// included, so a data pack's buffer is allocated once and never regrows.
+// included.
 func (w *Writer) addToPack(t blob.Type, id blob.ID, stored []byte, rawLen int) error {
 	w.mu.Lock()
 	var full *packBuilder
@@ -256,9 +256,8 @@ func (w *Writer) queueFull(p *packBuilder) error {
 	return w.queue(p)
 }
 
-// treePackTarget caps tree packs below the repository's pack size: a tree
-// pack is built in a buffer that grows as trees come (data packs reserve
-// theirs), and restores and snapshots with a parent load tree packs whole.
+// treePackTarget caps tree packs below the repository's pack size:
+// restores and snapshots with a parent load tree packs whole.
 const treePackTarget = 4 << 20
 
 // packTarget is the size at which a pack of type t is closed.
@@ -269,43 +268,34 @@ func (w *Writer) packTarget(t blob.Type) int {
 	return w.r.cfg.PackSize
 }
 
-// newPackBuffers returns the bounded set of data pack buffers. Data packs
-// are what the writer holds most of: one filling and one per uploader.
-// Bounding them by number bounds them by bytes, each being one pack; a
-// worker that needs a new data pack while all are busy waits for an upload
-// to end, as it would wait to hand its full pack over.
-func newPackBuffers(n int) chan *bytes.Buffer {
-	c := make(chan *bytes.Buffer, n)
-	for range n {
-		c <- nil
-	}
-	return c
-}
-
-// newPack starts a pack. A data pack takes a buffer of the bounded set
-// (waiting for one if need be); a tree pack, small as a rule, gets a buffer
-// of its own that grows as needed.
+// newPack starts a pack. A data pack takes one of the Uploaders+1 slots
+// (waiting for one if need be): data packs are what the writer holds most
+// of, one filling and one per uploader, and bounding them by number bounds
+// them by bytes, each being at most a pack. A worker that needs a new data
+// pack while all are busy waits for an upload to end, as it would wait to
+// hand its full pack over. A tree pack, small as a rule, needs no slot.
 func (w *Writer) newPack(t blob.Type) (*packBuilder, error) {
 	if t != blob.Data {
-		return newPackBuilder(t, new(bytes.Buffer), w.r.cfg.PackSize), nil
+		return newPackBuilder(t, &w.segs), nil
 	}
 	select {
-	case buf := <-w.packBufs:
-		if buf == nil {
-			buf = new(bytes.Buffer)
-		}
-		return newPackBuilder(t, buf, w.r.cfg.PackSize), nil
+	case w.packSlots <- struct{}{}:
+		return newPackBuilder(t, &w.segs), nil
 	case <-w.ctx.Done():
 		return nil, w.failure()
 	}
 }
 
-// recycle hands an uploaded data pack's buffer to the next data pack.
+// recycle gives an uploaded pack's memory to the next packs, and its slot
+// if it is a data pack.
 func (w *Writer) recycle(p *packBuilder) {
-	if p.typ == blob.Data && p.buf != nil {
-		w.packBufs <- p.buf // never blocks: each buffer came from the set
+	if p.buf == nil {
+		return
 	}
-	p.buf = nil
+	p.release()
+	if p.typ == blob.Data {
+		<-w.packSlots // never blocks: the pack holds a slot
+	}
 }
 
 // queue hands a finished pack to the uploaders.
@@ -376,7 +366,7 @@ func (w *Writer) uploadPack(p *packBuilder) error {
 		w.recycle(p)
 		return err
 	}
-	err = w.r.be.Put(w.ctx, packName(pack.ID), bytes.NewReader(data), int64(len(data)))
+	err = w.r.be.Put(w.ctx, packName(pack.ID), data, pack.Size)
 	w.recycle(p)
 	if err != nil {
 		return fmt.Errorf("upload pack %s: %w", pack.ID.Short(), err)

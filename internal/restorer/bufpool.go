@@ -41,6 +41,7 @@ func (p *bufPool) get(n int) []byte {
 	p.mu.Lock()
 	if list := p.free[size]; len(list) > 0 {
 		b := list[len(list)-1]
+		list[len(list)-1] = nil // or the list would keep it from the collector once dropped
 		p.free[size] = list[:len(list)-1]
 		p.bytes -= int64(size)
 		p.mu.Unlock()

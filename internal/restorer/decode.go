@@ -5,20 +5,29 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"bbvault/internal/index"
 	"bbvault/internal/repo"
 )
 
+// keepScratch is the largest buffer a decoder keeps for decompressing
+// blobs; a larger compressed blob borrows one from the pool. Most of a
+// home is stored raw (git compresses its objects) and is decrypted in
+// place with no buffer at all: four decoders keeping one of the largest
+// blob seen held 20 MiB for nothing.
+const keepScratch = 1 << 20
+
 // decodeLoop verifies blobs and writes them into their files.
 func (rs *restorer) decodeLoop(ctx context.Context, budget *semaphore.Weighted, in <-chan batch) error {
-	var dst []byte // for compressed blobs: the largest seen so far
+	var scratch []byte // for compressed blobs of up to keepScratch bytes
 	for b := range in {
 		for i, f := range b {
-			if n := int(f.wants[0].loc.RawLength); cap(dst) < n {
-				dst = make([]byte, 0, n)
-			}
+			dst, borrowed := rs.decodeBuffer(f.wants[0].loc.BlobEntry, &scratch)
 			err := ctx.Err()
 			if err == nil {
 				err = rs.decodeOne(ctx, f, dst)
+			}
+			if borrowed {
+				rs.bufs.put(dst)
 			}
 			rs.recycle(f, budget)
 			if err != nil {
@@ -31,6 +40,22 @@ func (rs *restorer) decodeLoop(ctx context.Context, budget *semaphore.Weighted, 
 		}
 	}
 	return nil
+}
+
+// decodeBuffer is where a blob is decompressed: nowhere for one stored raw,
+// the decoder's scratch (grown) for a small one, a buffer of the pool for
+// a large one, which the caller puts back.
+func (rs *restorer) decodeBuffer(e index.BlobEntry, scratch *[]byte) (dst []byte, borrowed bool) {
+	n := int(e.RawLength)
+	switch {
+	case !repo.StoredCompressed(e):
+		return nil, false
+	case n > keepScratch:
+		return rs.bufs.get(n)[:0], true
+	case cap(*scratch) < n:
+		*scratch = make([]byte, 0, n)
+	}
+	return *scratch, false
 }
 
 // recycle gives back the buffer and the budget of a blob handled.
@@ -52,8 +77,8 @@ func (rs *restorer) drain(in <-chan batch, budget *semaphore.Weighted) {
 }
 
 // decodeOne verifies one blob (decrypting over its stored bytes, and
-// decompressing into dst, which is large enough), falls back to another
-// copy when it is damaged, and delivers it.
+// decompressing into dst: see decodeBuffer), falls back to another copy
+// when it is damaged, and delivers it.
 func (rs *restorer) decodeOne(ctx context.Context, f fetched, dst []byte) error {
 	loc := f.wants[0].loc
 	blobErr := f.err

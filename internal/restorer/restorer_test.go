@@ -1,9 +1,11 @@
 package restorer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -299,5 +301,36 @@ func writeAt(t *testing.T, dirfd int, name string, n int) {
 	unix.Close(fd)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Blobs stored compressed come back whole whatever their size (decompressed
+// into a decoder's scratch, or a pooled buffer when large), beside blobs
+// stored raw and decrypted in place; small memory budgets included.
+func TestCompressedAndRawBlobsOfEverySize(t *testing.T) {
+	src := t.TempDir()
+	writeFiles(t, src, map[string]int{"objects/pack/pack-1.pack": 6 << 20, "objects/ab/cdef": 700})
+	text := func(n int) []byte {
+		var b bytes.Buffer
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "refs/pull-requests/%d/from %040x\n", i, i*7919)
+		}
+		return b.Bytes()[:n]
+	}
+	for name, n := range map[string]int{"shared/audit.log": 5 << 20, "shared/bitbucket.properties": 600, "config": 300 << 10, "dump.sql": keepScratch + 1} {
+		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, name), text(n), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _, root := snapshotDir(t, src)
+	for _, memory := range []int64{0, 1 << 20} {
+		target, st, err := restoreTo(t, r, root, Options{Memory: memory})
+		if err != nil {
+			t.Fatalf("memory %d: %v (failed: %v)", memory, err, st.Failed)
+		}
+		checkRestored(t, src, target, nil)
 	}
 }

@@ -89,7 +89,9 @@ func (b *bench) runAll(ctx context.Context) error {
 	if err := b.snapshots(ctx); err != nil {
 		return err
 	}
-	b.restores(ctx)
+	if err := b.restores(ctx); err != nil {
+		return err
+	}
 	return b.prunes(ctx)
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -135,12 +134,18 @@ func (b *bench) add(row report.Row) {
 
 // restores restores every tool's latest backup onto an empty target and
 // checks it, then removes the target again.
-func (b *bench) restores(ctx context.Context) {
+func (b *bench) restores(ctx context.Context) error {
 	fmt.Fprintf(b.progress, "\n[%s]\n", report.Restore)
 	want, err := dbgen.Fingerprints(ctx, b.pg.DSN(sourceDB))
 	warnIf(b, err)
+	fresh := canMountTargets()
+	b.res.Machine["restore_target"] = targetKind(fresh)
+	fmt.Fprintf(b.progress, "restore targets: %s\n", targetKind(fresh))
 	for _, t := range b.tools {
-		target := filepath.Join(b.work, "restore", t.Name()+"-"+t.Dest().Kind)
+		fs, target, err := newTargetFS(ctx, filepath.Join(b.work, "restore", t.Name()+"-"+t.Dest().Kind), 2*b.cfg.homeBytes+1<<30, fresh)
+		if err != nil {
+			return err
+		}
 		db := "restore_" + t.Name() + "_" + t.Dest().Kind
 		var restored string
 		row := b.record(ctx, report.Restore, t, func(t peer.Tool) peer.Outcome {
@@ -152,9 +157,10 @@ func (b *bench) restores(ctx context.Context) {
 			b.res.Rows[len(b.res.Rows)-1].Verified = b.verify(ctx, restored, db, want)
 			fmt.Fprintf(b.progress, "           check: %s\n", b.res.Rows[len(b.res.Rows)-1].Verified)
 		}
-		warnIf(b, os.RemoveAll(target))
+		warnIf(b, fs.Close(ctx))
 		warnIf(b, b.pg.DropDB(ctx, db))
 	}
+	return nil
 }
 
 // verify checks a restored home and database against the source.

@@ -53,6 +53,9 @@ func WriteDocument(w io.Writer, res *Results) {
 	} else {
 		fmt.Fprint(w, "bbvault: binary not recorded (this run predates the harness pinning it; see the README).\n\n")
 	}
+	if where, ok := res.Machine["restore_target"]; ok {
+		fmt.Fprintf(w, "Restores: each into %v.\n\n", where)
+	}
 	fmt.Fprintf(w, "Data: %s\n\n#### Summary (wall time in seconds)\n\n", dataLine(res))
 	WriteSummary(w, res, dests)
 	WriteMarkdown(w, res, tools, dests)

@@ -37,63 +37,57 @@ func ValidatePol(p Pol) error {
 	return nil
 }
 
-// BufferCap is what a chunk buffer holds without growing: a chunk of up to
-// half of it (two chunks in three: sizes are the 512 KiB minimum plus about
-// 1 MiB on average) with its sealed copy in the room behind it. A larger
-// chunk grows into an array of its own, dropped when the buffer is
-// released, so chunks in flight hold about what they need rather than
-// MaxSize each (three 8 MiB buffers were the largest part of a no-change
-// snapshot's heap).
+// BufferCap is how much of a chunk buffer stays resident between chunks:
+// a chunk of up to half of it (two chunks in three: sizes are the 512 KiB
+// minimum plus about 1 MiB on average) with its sealed copy behind it.
+// What a larger chunk touches beyond it is given back when it is released
+// (see arena.go).
 const BufferCap = 3 << 20
 
-// Buffers is a bounded set of chunk buffers of BufferCap bytes. Get blocks
-// until one is free, so the memory held by chunks in flight is bounded: no
-// churn of large allocations for the garbage collector to chase.
+// Buffers is a bounded set of chunk buffers. Get blocks until one is free,
+// so the memory held by chunks in flight is bounded: no churn of large
+// allocations for the garbage collector to chase. Each buffer has room for
+// the largest chunk and its sealed copy (Data's spare capacity).
 type Buffers struct {
-	free chan *[]byte
+	free chan struct{}
 }
 
-// NewBuffers returns a set of n buffers, allocated on first use.
+// NewBuffers returns a set of n buffers, taken when first used.
 func NewBuffers(n int) *Buffers {
-	b := &Buffers{free: make(chan *[]byte, n)}
-	for range n {
-		b.free <- new([]byte)
-	}
-	return b
+	return &Buffers{free: make(chan struct{}, n)}
 }
 
 // get waits for a free buffer.
-func (b *Buffers) get(ctx context.Context) (*[]byte, error) {
+func (b *Buffers) get(ctx context.Context) ([]byte, error) {
 	select {
-	case p := <-b.free:
-		if *p == nil {
-			*p = make([]byte, 0, BufferCap)
-		}
-		return p, nil
+	case b.free <- struct{}{}:
+		return takeSpan(), nil
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
 }
 
-// Buffer is a chunk's bytes in a buffer of a Buffers set.
+// put gives a buffer back; used is how many of its bytes may be written.
+func (b *Buffers) put(buf []byte, used int) {
+	giveSpan(buf, used)
+	<-b.free
+}
+
+// Buffer is a chunk's bytes in a buffer of a Buffers set. The room behind
+// Data (up to its capacity) is the caller's to use, e.g. to seal the chunk
+// into.
 type Buffer struct {
 	Data []byte
-	buf  *[]byte
 	set  *Buffers
 }
 
 // Release returns the buffer to its set; Data must not be used afterwards.
-// A chunk that outgrew BufferCap grew into an array of its own: that one
-// is left to the collector and the set allocates a buffer of BufferCap
-// again when it next needs one.
 func (b *Buffer) Release() {
-	if b.buf != nil {
-		*b.buf = nil
-		if cap(b.Data) <= BufferCap {
-			*b.buf = b.Data[:0]
-		}
-		b.set.free <- b.buf
-		b.buf, b.Data = nil, nil
+	if b.set != nil {
+		// The chunk and, behind it, at most a sealed copy of about its
+		// size were written.
+		b.set.put(b.Data, 2*len(b.Data)+64<<10)
+		b.set, b.Data = nil, nil
 	}
 }
 
@@ -129,22 +123,17 @@ func (s *Splitter) Close() {
 // Next returns the next chunk, waiting for a free buffer, or io.EOF after
 // the last. Errors from the underlying reader are returned wrapped.
 func (s *Splitter) Next(ctx context.Context) (*Buffer, error) {
-	bp, err := s.bufs.get(ctx)
+	buf, err := s.bufs.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.c.Next((*bp)[:0])
-	if err == nil && cap(c.Data) != cap(*bp) {
-		// The chunk outgrew the buffer into a new array: drop the
-		// outgrown one now, not when the chunk is released.
-		*bp = nil
-	}
+	c, err := s.c.Next(buf)
 	if err != nil {
-		s.bufs.free <- bp
+		s.bufs.put(buf, len(c.Data))
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("read stream: %w", err)
 	}
-	return &Buffer{Data: c.Data, buf: bp, set: s.bufs}, nil
+	return &Buffer{Data: c.Data, set: s.bufs}, nil
 }

@@ -31,9 +31,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 		o.Uploaders = 2
 	}
 	if o.InFlight <= 0 {
-		// Each chunk in flight holds a buffer (chunk.BufferCap, or its
-		// own size when larger): one for each worker and one being read
-		// keep the workers busy, and no more.
+		// Each chunk in flight holds a buffer (resident: what it wrote,
+		// chunk.BufferCap between chunks): one for each worker and one
+		// being read keep the workers busy, and no more.
 		o.InFlight = o.Workers + 1
 	}
 	if o.IndexEvery <= 0 {
@@ -144,9 +144,8 @@ func (w *Writer) work() error {
 	return first
 }
 
-// process saves a chunk, sealing it into the spare room of its own buffer:
-// a chunk of up to half of chunk.BufferCap (most of them) is sealed without
-// a buffer of its own; a larger one gets a new one.
+// process saves a chunk, sealing it into the spare room of its own buffer
+// (a chunk buffer has room for the largest chunk and its sealed copy).
 func (w *Writer) process(j *job) jobResult {
 	if err := w.ctx.Err(); err != nil {
 		return jobResult{err: w.failure()}

@@ -193,3 +193,37 @@ func TestCheckTargetChangesNothing(t *testing.T) {
 		t.Fatalf("DSN without a database: %v", err)
 	}
 }
+
+// A restored database has the planner's statistics of every table that
+// holds rows (pg_restore leaves them empty), gathered over several
+// connections.
+func TestRestoredTablesHaveStatistics(t *testing.T) {
+	pg := testenv.Postgres(t)
+	src := bitbucketDB(t, pg)
+	dump := dumpBytes(t, newSource(t, pg, src), DumpOptions{})
+	target := pg.NewDB(t)
+	sum, err := Restore(testCtx(t), RestoreOptions{TargetDSN: pg.DSN(target), BinDir: pg.BinDir, Logger: testLogger(t)},
+		bytes.NewReader(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, pg.DSN(target))
+	filled := 0
+	for table, n := range sum.TableRows {
+		if n == 0 {
+			continue
+		}
+		filled++
+		var columns int
+		err := conn.QueryRow(testCtx(t), `SELECT count(*) FROM pg_stats WHERE format('%I.%I', schemaname, tablename) = $1`, table).Scan(&columns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if columns == 0 {
+			t.Errorf("%s (%d rows) has no statistics after the restore", table, n)
+		}
+	}
+	if filled < 2 {
+		t.Fatalf("only %d tables with rows: the test needs several", filled)
+	}
+}

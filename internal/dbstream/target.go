@@ -158,7 +158,7 @@ func (t *target) summarize(ctx context.Context) (Summary, error) {
 		return sum, fmt.Errorf("restore finished, but counting its rows failed: %w", err)
 	}
 	defer closeConn(conn)
-	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+	if err := t.analyze(ctx, conn); err != nil {
 		return sum, fmt.Errorf("restore finished, but ANALYZE failed: %w", err)
 	}
 	counts, err := countRows(ctx, conn)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"bbvault/internal/blob"
-	"bbvault/internal/chunk"
 	"bbvault/internal/crypto"
 	"bbvault/internal/index"
 )
@@ -30,12 +29,6 @@ type packBuilder struct {
 
 func newPackBuilder(t blob.Type, from *segments) *packBuilder {
 	return &packBuilder{typ: t, buf: newPackBuf(from)}
-}
-
-// packCapacity is the most a pack of target size holds, header included:
-// the target, or one blob of the largest size that is larger than it.
-func packCapacity(target int) int {
-	return max(target, chunk.MaxSize+crypto.Overhead+1+headerSize(1))
 }
 
 // headerSize is the stored size of the header of a pack of n blobs, with

@@ -1,7 +1,7 @@
 package testenv
 
 import (
-	"fmt"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"bbvault/test/servers"
 )
 
 // btrfsHint tells the user how to get what Btrfs needs.
@@ -50,14 +52,14 @@ func BtrfsAt(t testing.TB, size int64, point string) *BtrfsFS {
 		b.Dir = filepath.Join(dir, "mnt")
 	}
 	t.Cleanup(func() { b.remove(t, dir) })
-	if err := makeImage(b.Image, size); err != nil {
+	if err := servers.MakeImage(context.Background(), b.Image, max(size, 256<<20), "mkfs.btrfs", "-q"); err != nil {
 		t.Fatalf("testenv: btrfs image: %v", err)
 	}
 	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-o", "loop", b.Image, b.Dir).CombinedOutput(); err != nil {
-		Need(t, "testenv: cannot mount a btrfs image (%v: %s): %s", err, strings.TrimSpace(string(out)), btrfsHint)
+	if err := servers.MountLoop(context.Background(), b.Image, b.Dir); err != nil {
+		Need(t, "testenv: cannot mount a btrfs image (%v): %s", err, btrfsHint)
 	}
 	return b
 }
@@ -72,24 +74,6 @@ func needBtrfs(t testing.TB) {
 			Need(t, "testenv: %s not found: %s", tool, btrfsHint)
 		}
 	}
-}
-
-func makeImage(path string, size int64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(max(size, 256<<20))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if out, err := exec.Command("mkfs.btrfs", "-q", path).CombinedOutput(); err != nil {
-		return fmt.Errorf("mkfs.btrfs: %w: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }
 
 // Subvolume creates a subvolume at rel inside the filesystem (its parent
@@ -109,30 +93,15 @@ func (b *BtrfsFS) Subvolume(t testing.TB, rel string) string {
 // remove unmounts the filesystem (lazily if it is busy) and deletes its
 // image and directory.
 func (b *BtrfsFS) remove(t testing.TB, dir string) {
-	if mounted(b.Dir) {
-		if out, err := exec.Command("umount", b.Dir).CombinedOutput(); err != nil {
-			t.Logf("testenv: umount %s: %v: %s; unmounting lazily", b.Dir, err, out)
+	if servers.Mounted(b.Dir) {
+		if err := servers.Unmount(context.Background(), b.Dir); err != nil {
+			t.Logf("testenv: %v; unmounting lazily", err)
 			_ = exec.Command("umount", "-l", b.Dir).Run()
 		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Errorf("testenv: removing %s: %v", dir, err)
 	}
-}
-
-// mounted reports whether dir is a mount point.
-func mounted(dir string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	esc := strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, `\134`).Replace(dir)
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && f[4] == esc {
-			return true
-		}
-	}
-	return false
 }
 
 // sweepBtrfs removes the filesystems of test binaries that died before
@@ -145,7 +114,7 @@ func sweepBtrfs() {
 		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
 			continue
 		}
-		if mounted(filepath.Join(dir, "mnt")) {
+		if servers.Mounted(filepath.Join(dir, "mnt")) {
 			_ = exec.Command("umount", "-l", filepath.Join(dir, "mnt")).Run()
 		}
 		_ = os.RemoveAll(dir)

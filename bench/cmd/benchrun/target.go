@@ -7,7 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"bbvault/test/servers"
 )
 
 // Each restore writes into a file system of its own: a new ext4 (with a
@@ -66,59 +67,24 @@ func newTargetFS(ctx context.Context, dir string, size int64, fresh bool) (*targ
 }
 
 func (t *targetFS) format(ctx context.Context, size int64) error {
-	f, err := os.OpenFile(t.image, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("restore target image: %w", err)
-	}
-	err = f.Truncate(size)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("restore target image: %w", err)
-	}
 	// Inode tables and journal written now, not by a kernel thread during
 	// the restore that is being timed.
-	if err := command(ctx, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", t.image); err != nil {
+	err := servers.MakeImage(ctx, t.image, size, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0")
+	if err != nil {
 		return err
 	}
-	if err := command(ctx, "mount", "-o", "loop", t.image, t.mount); err != nil {
-		return err
-	}
-	return nil
+	return servers.MountLoop(ctx, t.image, t.mount)
 }
 
 // Close unmounts and removes the file system and the directory.
 func (t *targetFS) Close(ctx context.Context) error {
 	var errs []error
 	if t.image != "" {
-		if mounted(t.mount) {
-			errs = append(errs, command(ctx, "umount", t.mount))
+		if servers.Mounted(t.mount) {
+			errs = append(errs, servers.Unmount(ctx, t.mount))
 		}
 		errs = append(errs, os.Remove(t.image))
 	}
 	errs = append(errs, os.RemoveAll(t.mount))
 	return errors.Join(errs...)
-}
-
-// mounted reports whether dir is a mount point in /proc/self/mounts.
-func mounted(dir string) bool {
-	data, err := os.ReadFile("/proc/self/mounts")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[1] == dir {
-			return true
-		}
-	}
-	return false
-}
-
-func command(ctx context.Context, name string, args ...string) error {
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }

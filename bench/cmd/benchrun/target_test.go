@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"bbvault/test/servers"
 	"bbvault/test/testenv"
 )
 
@@ -22,7 +23,7 @@ func TestRestoreTargetIsAFileSystemOfItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !mounted(dir) {
+	if !servers.Mounted(dir) {
 		t.Fatalf("%s is not a mount point", dir)
 	}
 	if dev(t, dir) == dev(t, filepath.Dir(dir)) {
@@ -40,7 +41,7 @@ func TestRestoreTargetIsAFileSystemOfItsOwn(t *testing.T) {
 	if err := fs.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if mounted(dir) {
+	if servers.Mounted(dir) {
 		t.Errorf("%s still mounted after Close", dir)
 	}
 	for _, gone := range []string{dir, dir + ".img"} {

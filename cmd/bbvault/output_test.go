@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -318,7 +319,7 @@ func asList(t *testing.T, what string, v any, n int) []any {
 func assertShape(t *testing.T, what string, v any, want shape) {
 	t.Helper()
 	m := asObject(t, what, v)
-	if got, exp := sortedKeys(m), sortedKeys(want); strings.Join(got, " ") != strings.Join(exp, " ") {
+	if got, exp := slices.Sorted(maps.Keys(m)), slices.Sorted(maps.Keys(want)); strings.Join(got, " ") != strings.Join(exp, " ") {
 		t.Errorf("%s: keys %v, want %v", what, got, exp)
 	}
 	checkTypes(t, what, m, want)
@@ -365,13 +366,4 @@ func jsonType(v any) string {
 		return "array"
 	}
 	return "null"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -6,9 +6,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,11 +94,11 @@ func TestDamageCostsOnlyWhatNeedsIt(t *testing.T) {
 				if !errors.Is(err, ErrDamaged) {
 					t.Fatalf("err = %v, want ErrDamaged", err)
 				}
-				if !sameSet(got, want) {
-					t.Errorf("failed %v, want exactly %v", keys(got), keys(want))
+				if !maps.Equal(got, want) {
+					t.Errorf("failed %v, want exactly %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 				}
 				checkRestored(t, src, target, got)
-				t.Logf("%s %s: lost %v; restored %d files", typ, how, keys(got), st.Files+st.Hardlinks)
+				t.Logf("%s %s: lost %v; restored %d files", typ, how, slices.Sorted(maps.Keys(got)), st.Files+st.Hardlinks)
 			})
 		}
 	}
@@ -178,27 +179,6 @@ func objectSize(t *testing.T, be *mem.Backend, name string) int64 {
 		t.Fatal(err)
 	}
 	return oi.Size
-}
-
-func sameSet(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func TestIncludeRestoresOnlyTheSubtree(t *testing.T) {

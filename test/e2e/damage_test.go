@@ -5,9 +5,10 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,8 +64,8 @@ func checkDamagedRestore(t *testing.T, v *vault, h *fixture.Home, typ blob.Type,
 	if res.code != exitDamaged {
 		t.Fatalf("restore of a damaged repository: want exit code %d: %v", exitDamaged, res)
 	}
-	if got := listedFailures(res.stderr); !equalSets(got, lost) {
-		t.Errorf("restore listed as not restored:\n%v\nwant exactly:\n%v", sortedKeys(got), sortedKeys(lost))
+	if got := listedFailures(res.stderr); !maps.Equal(got, lost) {
+		t.Errorf("restore listed as not restored:\n%v\nwant exactly:\n%v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(lost)))
 	}
 	checkNothingPartial(t, target, lost)
 	fixture.CompareWith(t, h.Root, target, fixture.CompareOptions{Excluded: func(rel string) bool {
@@ -258,25 +259,4 @@ func checkNothingPartial(t *testing.T, target string, lost map[string]bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func equalSets(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

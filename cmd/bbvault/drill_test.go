@@ -164,16 +164,7 @@ func TestRestoreOntoANewEnvironmentCommand(t *testing.T) {
 // keeps the good one's last success, and says why the last one failed.
 func checkDrillMetrics(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mfs := readTextfile(t, path)
 	success, last := gauge(mfs[metrics.NameLastSuccess], "drill"), gauge(mfs[metrics.NameLastRun], "drill")
 	if success <= 0 || last <= success {
 		t.Errorf("last successful drill %v, last drill %v: want the good drill's time, before the failed one's", success, last)
@@ -187,6 +178,22 @@ func checkDrillMetrics(t *testing.T, path string) {
 	if v := gauge(mfs[metrics.NameFiles], "drill"); v <= 0 {
 		t.Errorf("files restored by the drill %v, want some", v)
 	}
+}
+
+// readTextfile parses a Prometheus textfile the way node_exporter does.
+func readTextfile(t *testing.T, path string) map[string]*dto.MetricFamily {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
 }
 
 func gauge(mf *dto.MetricFamily, command string) float64 {

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"bbvault/internal/metrics"
 )
@@ -20,16 +16,7 @@ func TestRepairReportsMetrics(t *testing.T) {
 	prom := filepath.Join(t.TempDir(), "bbvault.prom")
 	c.json(0, "repair", "--metrics-textfile", prom)
 	c.json(0, "repair", "index", "--dry-run", "--metrics-textfile", prom)
-	f, err := os.Open(prom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mfs := readTextfile(t, prom)
 	for _, command := range []string{"repair", "repair.index"} {
 		if v := gauge(mfs[metrics.NameLastSuccess], command); v <= 0 {
 			t.Errorf("%s: last success %v, want the run's time", command, v)

@@ -129,8 +129,7 @@ func TestCheckReportsADamagedTreeAsADirectory(t *testing.T) {
 	f := newFixture(t, mem.New(), 14)
 	snaps := history(f, 2)
 	dir, _ := fileOf(t, f.r, snaps[1], "shared/data/repositories/3")
-	loc := locationOf(t, f.r, dir.Subtree)
-	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+30)
+	damageBlob(t, f, dir.Subtree)
 
 	p := onlyProblem(t, check(t, fresh(f), CheckOptions{}), KindTreeDamaged)
 	if !slices.Equal(p.Blobs, []string{dir.Subtree.String()}) {

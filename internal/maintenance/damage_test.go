@@ -51,8 +51,7 @@ func TestSnapshotStoresAgainWhatCheckFoundDamaged(t *testing.T) {
 	f := newFixture(t, mem.New(), 21)
 	snaps := history(f, 2)
 	node, _ := fileOf(t, f.r, snaps[1], someFile(t, f))
-	loc := locationOf(t, f.r, node.Content[0])
-	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+30)
+	loc := damageBlob(t, f, node.Content[0])
 
 	onlyProblem(t, check(t, f.r, CheckOptions{ReadData: true}), KindPackDamaged)
 	if !f.r.Packs().Suspect(loc.ID) {
@@ -386,8 +385,7 @@ func TestPruneKeepsTheGoodCopyOverTheDamagedOne(t *testing.T) {
 	f := newFixture(t, mem.New(), 23)
 	snaps := history(f, 2)
 	node, _ := fileOf(t, f.r, snaps[1], someFile(t, f))
-	loc := locationOf(t, f.r, node.Content[0])
-	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+30)
+	loc := damageBlob(t, f, node.Content[0])
 	onlyProblem(t, check(t, f.r, CheckOptions{ReadData: true}), KindPackDamaged)
 	m := again(t, f, f.r)
 

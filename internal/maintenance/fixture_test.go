@@ -345,6 +345,15 @@ func locationOf(t testing.TB, r *repo.Repository, id blob.ID) index.Location {
 
 func packObject(id blob.ID) string { return "data/" + id.String()[:2] + "/" + id.String() }
 
+// damageBlob flips a byte inside the stored blob id, in its pack, and
+// returns where the blob is.
+func damageBlob(t testing.TB, f *fixture, id blob.ID) index.Location {
+	t.Helper()
+	loc := locationOf(t, f.r, id)
+	flipByte(t, f.be, packObject(loc.Pack), int64(loc.Offset)+30)
+	return loc
+}
+
 // flipByte inverts one byte of an object in place.
 func flipByte(t testing.TB, be backend.Backend, name string, off int64) {
 	t.Helper()

@@ -43,7 +43,8 @@ var cgroupLimitFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/mem
 // garbage collector works harder before the process outgrows its machine:
 // --memory-limit (MiB) or BBVAULT_MEMORY_LIMIT; else GOMEMLIMIT, which the
 // runtime has read already; else 80% of the cgroup's limit (the rest is
-// for SQLite's page cache and the runtime's own overhead). It returns the
+// for SQLite's page cache, the chunk buffers outside the heap and the
+// runtime's own overhead). It returns the
 // limit in bytes, 0 for none.
 func applyMemoryLimit(mib int, getenv func(string) string) int64 {
 	if mib > 0 {

@@ -44,8 +44,7 @@ var cgroupLimitFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/mem
 // --memory-limit (MiB) or BBVAULT_MEMORY_LIMIT; else GOMEMLIMIT, which the
 // runtime has read already; else 80% of the cgroup's limit (the rest is
 // for SQLite's page cache, the chunk buffers outside the heap and the
-// runtime's own overhead). It returns the
-// limit in bytes, 0 for none.
+// runtime's own overhead). It returns the limit in bytes, 0 for none.
 func applyMemoryLimit(mib int, getenv func(string) string) int64 {
 	if mib > 0 {
 		limit := int64(mib) << 20

@@ -35,13 +35,7 @@ func TestRestoreIntoExistingEmptyDatabase(t *testing.T) {
 	pg := testenv.Postgres(t)
 	src := bitbucketDB(t, pg)
 	want := fingerprint(t, pg.DSN(src))
-	dump := dumpBytes(t, newSource(t, pg, src), DumpOptions{})
-	target := pg.NewDB(t)
-	sum, err := Restore(testCtx(t), RestoreOptions{TargetDSN: pg.DSN(target), BinDir: pg.BinDir, Logger: testLogger(t)},
-		bytes.NewReader(dump))
-	if err != nil {
-		t.Fatal(err)
-	}
+	target, sum := restoreIntoEmptyDB(t, pg, src)
 	if sum.Created || sum.Database != target {
 		t.Errorf("summary says created=%v database=%q, want an existing %q", sum.Created, sum.Database, target)
 	}
@@ -199,14 +193,7 @@ func TestCheckTargetChangesNothing(t *testing.T) {
 // connections.
 func TestRestoredTablesHaveStatistics(t *testing.T) {
 	pg := testenv.Postgres(t)
-	src := bitbucketDB(t, pg)
-	dump := dumpBytes(t, newSource(t, pg, src), DumpOptions{})
-	target := pg.NewDB(t)
-	sum, err := Restore(testCtx(t), RestoreOptions{TargetDSN: pg.DSN(target), BinDir: pg.BinDir, Logger: testLogger(t)},
-		bytes.NewReader(dump))
-	if err != nil {
-		t.Fatal(err)
-	}
+	target, sum := restoreIntoEmptyDB(t, pg, bitbucketDB(t, pg))
 	conn := connect(t, pg.DSN(target))
 	filled := 0
 	for table, n := range sum.TableRows {
@@ -226,4 +213,18 @@ func TestRestoredTablesHaveStatistics(t *testing.T) {
 	if filled < 2 {
 		t.Fatalf("only %d tables with rows: the test needs several", filled)
 	}
+}
+
+// restoreIntoEmptyDB dumps src and restores the dump into an empty
+// database made for it, which it returns with Restore's summary.
+func restoreIntoEmptyDB(t *testing.T, pg *testenv.PGServer, src string) (string, Summary) {
+	t.Helper()
+	dump := dumpBytes(t, newSource(t, pg, src), DumpOptions{})
+	target := pg.NewDB(t)
+	sum, err := Restore(testCtx(t), RestoreOptions{TargetDSN: pg.DSN(target), BinDir: pg.BinDir, Logger: testLogger(t)},
+		bytes.NewReader(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target, sum
 }
